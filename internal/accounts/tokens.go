@@ -1,0 +1,130 @@
+package accounts
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/ids"
+)
+
+// knownScopes are the top-level Mastodon scopes a personal token may carry; granular forms
+// (read:statuses) are accepted when their parent is known.
+var knownScopes = map[string]bool{"read": true, "write": true, "follow": true, "push": true,
+	"admin:read": true, "admin:write": true, "profile": true}
+
+// NormalizeScopes validates a space-separated scope list and returns it deduplicated.
+func NormalizeScopes(v string) (string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, sc := range strings.Fields(strings.ReplaceAll(v, ",", " ")) {
+		base := sc
+		if i := strings.IndexByte(sc, ':'); i > 0 && !strings.HasPrefix(sc, "admin:") {
+			base = sc[:i]
+		} else if strings.HasPrefix(sc, "admin:") && strings.Count(sc, ":") == 2 {
+			base = sc[:strings.LastIndexByte(sc, ':')]
+		}
+		if !knownScopes[base] {
+			return "", errs.Field("scopes", "%q is not a scope; use read, write, follow, push or their granular forms", sc)
+		}
+		if !seen[sc] {
+			seen[sc] = true
+			out = append(out, sc)
+		}
+	}
+	if len(out) == 0 {
+		return "", errs.Field("scopes", "choose at least one scope, e.g. read")
+	}
+	return strings.Join(out, " "), nil
+}
+
+// HasScope reports whether granted (space-separated) covers want, following Mastodon's
+// hierarchy: "read" covers "read:statuses".
+func HasScope(granted, want string) bool {
+	for _, g := range strings.Fields(granted) {
+		if g == want || strings.HasPrefix(want, g+":") {
+			return true
+		}
+	}
+	return false
+}
+
+// CreateToken issues a personal access token for owner; the plain token is returned once and
+// only its hash is stored. A person may create tokens for themselves; admins (and the CLI)
+// for anyone.
+func (s *Service) CreateToken(ctx context.Context, a Actor, ownerID, name, scopes string) (string, *Token, error) {
+	if !a.isAdmin() && (a.User == nil || a.User.ID != ownerID) {
+		return "", nil, errs.E(errs.Forbidden, "you can only create tokens for yourself")
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = "personal token"
+	}
+	if len(name) > 100 {
+		return "", nil, errs.Field("name", "use at most 100 characters")
+	}
+	sc, err := NormalizeScopes(scopes)
+	if err != nil {
+		return "", nil, err
+	}
+	owner, err := s.Get(ctx, ownerID)
+	if err != nil {
+		return "", nil, err
+	}
+	if !owner.Active() {
+		return "", nil, errs.E(errs.Invalid, "%s is deactivated", owner.Username)
+	}
+	plain := ids.Token()
+	t := &Token{ID: newID(s.Clock), UserID: ownerID, Name: name, TokenHash: ids.Hash(plain), Scopes: sc, CreatedAt: s.Clock.Now()}
+	if _, err := s.DB.NewInsert().Model(t).Exec(ctx); err != nil {
+		return "", nil, err
+	}
+	return plain, t, nil
+}
+
+// TokenUser resolves a bearer token to its active user and scopes.
+func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, error) {
+	t := new(Token)
+	if err := s.DB.NewSelect().Model(t).Where("token_hash = ?", ids.Hash(plain)).Scan(ctx); err != nil {
+		if db.IsNotFound(err) {
+			return nil, nil, errs.E(errs.Unauthorized, "The access token is invalid")
+		}
+		return nil, nil, err
+	}
+	if t.RevokedAt != nil {
+		return nil, nil, errs.E(errs.Unauthorized, "The access token was revoked")
+	}
+	u, err := s.Get(ctx, t.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !u.Active() {
+		return nil, nil, errs.E(errs.Unauthorized, "Your login is currently disabled")
+	}
+	now := s.Clock.Now()
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Hour {
+		_, _ = s.DB.NewUpdate().Model(t).Set("last_used_at = ?", now).WherePK().Exec(ctx)
+	}
+	return u, t, nil
+}
+
+// Tokens lists a person's tokens, newest first.
+func (s *Service) Tokens(ctx context.Context, userID string) ([]Token, error) {
+	var out []Token
+	return out, s.DB.NewSelect().Model(&out).Where("user_id = ?", userID).Where("revoked_at IS NULL").Order("id DESC").Scan(ctx)
+}
+
+// RevokeToken ends a token; only its owner or an admin may.
+func (s *Service) RevokeToken(ctx context.Context, a Actor, tokenID string) error {
+	t := new(Token)
+	if err := s.DB.NewSelect().Model(t).Where("id = ?", tokenID).Scan(ctx); err != nil {
+		return db.Err(err, "no such token")
+	}
+	if !a.isAdmin() && (a.User == nil || a.User.ID != t.UserID) {
+		return errs.E(errs.NotFound, "no such token")
+	}
+	_, err := s.DB.NewUpdate().Model(t).Set("revoked_at = ?", s.Clock.Now()).WherePK().Exec(ctx)
+	return err
+}

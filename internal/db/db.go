@@ -1,0 +1,149 @@
+// Package db opens the node's database through bun: SQLite (modernc, pure Go, WAL,
+// _txlock=immediate so read-then-write transactions never fail with SQLITE_BUSY) by default,
+// PostgreSQL for firms that run several processes. It applies migrations and maps each
+// dialect's errors onto errs kinds, so services never look at driver error codes.
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/migrations"
+)
+
+// DB is the node's database handle.
+type DB struct {
+	*bun.DB
+	Engine migrations.Dialect
+}
+
+// Options select and tune the database.
+type Options struct {
+	DSN     string // postgres://... or "" for SQLite
+	Path    string // SQLite file (used when DSN is not PostgreSQL)
+	MaxConn int    // 0: engine default
+}
+
+// Open connects, checks the connection and returns the handle; it does not migrate.
+func Open(ctx context.Context, o Options) (*DB, error) {
+	if strings.HasPrefix(o.DSN, "postgres://") || strings.HasPrefix(o.DSN, "postgresql://") {
+		return openPostgres(ctx, o)
+	}
+	return openSQLite(ctx, o)
+}
+
+func openSQLite(ctx context.Context, o Options) (*DB, error) {
+	if dir := filepath.Dir(o.Path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("db: create data directory %s: %w", dir, err)
+		}
+	}
+	dsn := "file:" + o.Path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: open sqlite %s: %w", o.Path, err)
+	}
+	n := o.MaxConn
+	if n == 0 {
+		n = 4 // WAL readers run in parallel; more connections only add contention on 2 cores
+	}
+	sqldb.SetMaxOpenConns(n)
+	sqldb.SetMaxIdleConns(n)
+	sqldb.SetConnMaxIdleTime(0)
+	d := &DB{DB: bun.NewDB(sqldb, sqlitedialect.New()), Engine: migrations.SQLite}
+	if err := d.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: sqlite %s: %w", o.Path, err)
+	}
+	return d, nil
+}
+
+func openPostgres(ctx context.Context, o Options) (*DB, error) {
+	u, err := url.Parse(o.DSN)
+	if err != nil {
+		return nil, fmt.Errorf("db: postgres DSN is not a URL: %w", err)
+	}
+	// pgdriver's default TLS skips verification (LIBRARIES.md section 7): insist on an explicit
+	// sslmode so nobody believes a connection is verified when it is not.
+	if u.Query().Get("sslmode") == "" {
+		q := u.Query()
+		host := u.Hostname()
+		if host == "localhost" || strings.HasPrefix(host, "127.") || host == "::1" || host == "" {
+			q.Set("sslmode", "disable")
+		} else {
+			return nil, fmt.Errorf("db: postgres DSN needs sslmode=verify-full (or sslmode=disable on a private network)")
+		}
+		u.RawQuery = q.Encode()
+	}
+	connector := pgdriver.NewConnector(pgdriver.WithDSN(u.String()))
+	sqldb := sql.OpenDB(connector)
+	n := o.MaxConn
+	if n == 0 {
+		n = 20
+	}
+	sqldb.SetMaxOpenConns(n)
+	sqldb.SetMaxIdleConns(n)
+	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Engine: migrations.Postgres}
+	if err := d.PingContext(ctx); err != nil {
+		sqldb.Close()
+		return nil, fmt.Errorf("db: postgres %s: %w", u.Redacted(), err)
+	}
+	return d, nil
+}
+
+// Migrate applies pending migrations and returns their names.
+func (d *DB) Migrate(ctx context.Context) ([]string, error) {
+	return migrations.Up(ctx, d.DB, d.Engine)
+}
+
+// Tx runs fn in a transaction, committing when it returns nil.
+func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
+	return d.RunInTx(ctx, nil, fn)
+}
+
+// Err maps a driver error onto an errs kind: no rows becomes NotFound (with msg), a unique
+// violation becomes Conflict (with msg); anything else is returned wrapped as it is.
+func Err(err error, msg string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return errs.Wrap(errs.NotFound, err, "%s", msg)
+	}
+	if IsUnique(err) {
+		return errs.Wrap(errs.Conflict, err, "%s", msg)
+	}
+	return err
+}
+
+// IsUnique reports whether err is a unique-constraint violation on either engine.
+func IsUnique(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code()
+		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe pgdriver.Error
+	if errors.As(err, &pe) {
+		return pe.Field('C') == "23505"
+	}
+	return false
+}
+
+// IsNotFound reports whether err means no row.
+func IsNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -1,0 +1,145 @@
+// Package follows keeps who follows whom. Following someone puts their posts (those you may
+// see) into your home feed; the followers audience of a post is exactly its author's
+// followers. Account ids may be local people or (with federation) remote accounts.
+package follows
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/clock"
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
+)
+
+// Follow is one edge.
+type Follow struct {
+	bun.BaseModel `bun:"table:follows"`
+	FollowerID    string    `bun:"follower_id,pk"`
+	FolloweeID    string    `bun:"followee_id,pk"`
+	CreatedAt     time.Time `bun:"created_at"`
+}
+
+// Hook lets the feed react to new and removed follows inside the same transaction (backfill
+// and removal of the followee's posts), without this package knowing about posts.
+type Hook interface {
+	Followed(ctx context.Context, tx bun.IDB, followerID, followeeID string) error
+	Unfollowed(ctx context.Context, tx bun.IDB, followerID, followeeID string) error
+}
+
+// Service manages follows.
+type Service struct {
+	DB    *db.DB
+	Clock clock.Clock
+	Hooks []Hook
+}
+
+// Follow makes follower follow followee; following twice is not an error.
+func (s *Service) Follow(ctx context.Context, followerID, followeeID string) (created bool, err error) {
+	if followerID == followeeID {
+		return false, errs.E(errs.Invalid, "you cannot follow yourself")
+	}
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewInsert().Model(&Follow{FollowerID: followerID, FolloweeID: followeeID, CreatedAt: s.Clock.Now()}).
+			On("CONFLICT DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		if created = n == 1; !created {
+			return nil
+		}
+		for _, h := range s.Hooks {
+			if err := h.Followed(ctx, tx, followerID, followeeID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+// Unfollow removes the edge; unfollowing someone you do not follow is not an error.
+func (s *Service) Unfollow(ctx context.Context, followerID, followeeID string) error {
+	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewDelete().Model((*Follow)(nil)).Where("follower_id = ? AND followee_id = ?", followerID, followeeID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		for _, h := range s.Hooks {
+			if err := h.Unfollowed(ctx, tx, followerID, followeeID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Follows reports whether follower follows followee.
+func (s *Service) Follows(ctx context.Context, tx bun.IDB, followerID, followeeID string) (bool, error) {
+	return tx.NewSelect().Model((*Follow)(nil)).Where("follower_id = ? AND followee_id = ?", followerID, followeeID).Exists(ctx)
+}
+
+// Relationship is how a viewer relates to another account.
+type Relationship struct {
+	ID         string
+	Following  bool
+	FollowedBy bool
+}
+
+// Relationships returns the viewer's relationship to each id.
+func (s *Service) Relationships(ctx context.Context, viewerID string, ids []string) ([]Relationship, error) {
+	out := make([]Relationship, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rows []Follow
+	if err := s.DB.NewSelect().Model(&rows).
+		Where("(follower_id = ? AND followee_id IN (?)) OR (followee_id = ? AND follower_id IN (?))", viewerID, bun.In(ids), viewerID, bun.In(ids)).
+		Scan(ctx); err != nil {
+		return nil, err
+	}
+	following, followedBy := map[string]bool{}, map[string]bool{}
+	for _, r := range rows {
+		if r.FollowerID == viewerID {
+			following[r.FolloweeID] = true
+		} else {
+			followedBy[r.FollowerID] = true
+		}
+	}
+	for i, id := range ids {
+		out[i] = Relationship{ID: id, Following: following[id], FollowedBy: followedBy[id]}
+	}
+	return out, nil
+}
+
+// Page lists follow edges newest first: the followers of id (followers=true) or whom id
+// follows, before the created-at/ids cursor.
+func (s *Service) Page(ctx context.Context, id string, followers bool, before time.Time, limit int) ([]Follow, error) {
+	var out []Follow
+	q := s.DB.NewSelect().Model(&out).OrderExpr("created_at DESC").Limit(int64(limit))
+	if followers {
+		q = q.Where("followee_id = ?", id)
+	} else {
+		q = q.Where("follower_id = ?", id)
+	}
+	if !before.IsZero() {
+		q = q.Where("created_at < ?", before)
+	}
+	return out, q.Scan(ctx)
+}
+
+// Counts returns how many follow id and how many id follows.
+func (s *Service) Counts(ctx context.Context, id string) (followers, following int, err error) {
+	f, err := s.DB.NewSelect().Model((*Follow)(nil)).Where("followee_id = ?", id).Count(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	g, err := s.DB.NewSelect().Model((*Follow)(nil)).Where("follower_id = ?", id).Count(ctx)
+	return int(f), int(g), err
+}

@@ -1,0 +1,274 @@
+package posts
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/ids"
+	"github.com/atrium-social/atrium/internal/markup"
+)
+
+// NewPost is what a person submits.
+type NewPost struct {
+	Text           string
+	Audience       Audience // "" means company, the default
+	InReplyToID    string
+	Recipients     []string // usernames (or user@host) for a direct post
+	AttachmentIDs  []string
+	SpoilerText    string
+	Sensitive      bool
+	Language       string
+	Important      bool
+	ImportantUntil *time.Time
+	GroupID        string
+}
+
+// Create publishes a post or a comment by author.
+func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost) (*Post, error) {
+	if !author.Active() {
+		return nil, errs.E(errs.Forbidden, "your account is deactivated")
+	}
+	in.Text = strings.TrimSpace(strings.ReplaceAll(in.Text, "\x00", ""))
+	if in.Text == "" && len(in.AttachmentIDs) == 0 {
+		return nil, errs.Field("status", "write something or attach a file")
+	}
+	if n := utf8.RuneCountInString(in.Text); n > MaxChars {
+		return nil, errs.Field("status", "posts are limited to %d characters; this one has %d", MaxChars, n)
+	}
+	if len(in.AttachmentIDs) > MaxAttachments {
+		return nil, errs.Field("media_ids", "attach at most %d files", MaxAttachments)
+	}
+	if utf8.RuneCountInString(in.SpoilerText) > 500 {
+		return nil, errs.Field("spoiler_text", "keep the content warning under 500 characters")
+	}
+	if in.Audience == "" {
+		in.Audience = Company
+	}
+	if !in.Audience.Valid() || in.Audience == Group && in.GroupID == "" {
+		return nil, errs.Field("visibility", "%q is not an audience: use company, followers, direct or public", in.Audience)
+	}
+	if in.Important && !author.IsAdmin() {
+		return nil, errs.E(errs.Forbidden, "only administrators can mark a post as important")
+	}
+	if in.Important && in.InReplyToID != "" {
+		return nil, errs.Field("important", "a comment cannot be an announcement")
+	}
+	now := s.Clock.Now()
+	if in.ImportantUntil != nil && !in.ImportantUntil.After(now) {
+		return nil, errs.Field("important_until", "the end date must be in the future")
+	}
+	base := s.BaseURL(ctx)
+	u, _ := url.Parse(base)
+	r, err := s.Markup.Render(in.Text)
+	if err != nil {
+		if errors.Is(err, markup.ErrTooLong) {
+			return nil, errs.Field("status", "the post is too long")
+		}
+		return nil, err
+	}
+	p := &Post{ID: ids.New(now), AuthorID: author.ID, Audience: in.Audience, Source: in.Text, ContentHTML: r.HTML,
+		ContentText: r.Text, SpoilerText: strings.TrimSpace(in.SpoilerText), Sensitive: in.Sensitive || in.SpoilerText != "",
+		Language: in.Language, Important: in.Important, ImportantUntil: in.ImportantUntil, CreatedAt: now}
+	p.URI = base + "/users/" + author.Username + "/statuses/" + p.ID
+	p.ThreadID = p.ID
+	if in.GroupID != "" {
+		p.GroupID = &in.GroupID
+	}
+	v := ViewerOf(author)
+	var parent *Post
+	var mentioned []string
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if in.InReplyToID != "" {
+			var err error
+			if parent, err = s.visible(ctx, tx, v, in.InReplyToID); err != nil {
+				return err
+			}
+			if parent.ReblogOfID != nil { // replying to a share answers the original
+				if parent, err = s.visible(ctx, tx, v, *parent.ReblogOfID); err != nil {
+					return err
+				}
+			}
+			root, err := s.root(ctx, tx, parent)
+			if err != nil {
+				return err
+			}
+			// A comment lives in its post's audience: it can never reach anyone the post did not.
+			p.InReplyToID, p.ThreadID, p.Audience, p.GroupID = &parent.ID, root.ID, root.Audience, root.GroupID
+		}
+		recips, ment, err := s.resolveRecipients(ctx, tx, author, u.Host, r.Mentions, in.Recipients)
+		if err != nil {
+			return err
+		}
+		mentioned = ment
+		if p.Audience == Direct && p.InReplyToID == nil && len(recips) == 0 {
+			return errs.Field("recipients", "choose at least one person for a direct post")
+		}
+		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+			return err
+		}
+		for i := range recips {
+			recips[i].PostID = p.ID
+		}
+		if len(recips) > 0 {
+			if _, err := tx.NewInsert().Model(&recips).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		p.Mentions = recips
+		if err := s.insertTags(ctx, tx, p.ID, r.Tags); err != nil {
+			return err
+		}
+		p.Tags = r.Tags
+		if err := s.insertLinks(ctx, tx, p.ID, r.Links); err != nil {
+			return err
+		}
+		if p.Attachments, err = s.attach(ctx, tx, author.ID, p.ID, in.AttachmentIDs); err != nil {
+			return err
+		}
+		if parent != nil {
+			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count + 1").Where("id = ?", parent.ID).Exec(ctx); err != nil {
+				return err
+			}
+		} else if err := s.fanOut(ctx, tx, p); err != nil {
+			return err
+		}
+		for _, h := range s.hooks {
+			if err := h.PostCreated(ctx, tx, p, parent, mentioned); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// resolveRecipients turns mentions and chosen people into recipient rows. Local names must
+// exist; remote ones are kept by acct for federation to resolve.
+func (s *Service) resolveRecipients(ctx context.Context, tx bun.IDB, author *accounts.User, localHost string,
+	mentions []markup.Mention, chosen []string) ([]Recipient, []string, error) {
+	if len(mentions)+len(chosen) > MaxRecipients {
+		return nil, nil, errs.Field("status", "address at most %d people", MaxRecipients)
+	}
+	seen := map[string]int{}
+	var out []Recipient
+	var mentioned []string
+	add := func(acct string, isMention bool) error {
+		acct = strings.TrimPrefix(strings.TrimSpace(acct), "@")
+		if acct == "" {
+			return nil
+		}
+		id := "acct:" + strings.ToLower(acct)
+		if name, local := LocalAcct(acct, localHost); local {
+			u, err := s.Accounts.ByUsername(ctx, name)
+			if err != nil || !u.Active() {
+				if err == nil || errs.Is(err, errs.NotFound) {
+					return errs.Field("status", "nobody here is called @%s", name)
+				}
+				return err
+			}
+			id, acct = u.ID, u.Username
+			if u.ID == author.ID {
+				return nil
+			}
+		}
+		if i, ok := seen[id]; ok {
+			out[i].Mentioned = out[i].Mentioned || isMention
+			return nil
+		}
+		seen[id] = len(out)
+		out = append(out, Recipient{AccountID: id, Mentioned: isMention, Acct: acct})
+		if isMention && !strings.HasPrefix(id, "acct:") {
+			mentioned = append(mentioned, id)
+		}
+		return nil
+	}
+	for _, m := range mentions {
+		acct := m.Username
+		if m.Host != "" {
+			acct += "@" + m.Host
+		}
+		if err := add(acct, true); err != nil {
+			return nil, nil, err
+		}
+	}
+	for _, c := range chosen {
+		if err := add(c, false); err != nil {
+			return nil, nil, err
+		}
+	}
+	return out, mentioned, nil
+}
+
+func (s *Service) insertTags(ctx context.Context, tx bun.IDB, postID string, tags []string) error {
+	for _, t := range tags {
+		if _, err := tx.NewInsert().Model(&postTag{PostID: postID, Tag: t}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) insertLinks(ctx context.Context, tx bun.IDB, postID string, links []string) error {
+	for i, l := range links {
+		if i >= 4 { // previews for the first few links are plenty
+			break
+		}
+		if _, err := tx.NewInsert().TableExpr("post_links").Value("post_id", "?", postID).Value("url", "?", l).
+			On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// attach claims the author's uploaded, not yet attached files for the post, in order.
+func (s *Service) attach(ctx context.Context, tx bun.IDB, ownerID, postID string, idList []string) ([]Attachment, error) {
+	var out []Attachment
+	for i, id := range idList {
+		a := new(Attachment)
+		if err := tx.NewSelect().Model(a).Where("id = ? AND owner_id = ?", id, ownerID).Scan(ctx); err != nil {
+			return nil, errs.Field("media_ids", "attachment %s does not exist; upload it first", id)
+		}
+		if a.PostID != nil && *a.PostID != postID {
+			return nil, errs.Field("media_ids", "attachment %s belongs to another post", id)
+		}
+		a.PostID, a.Position = &postID, i
+		if _, err := tx.NewUpdate().Model(a).Column("post_id", "position").WherePK().Exec(ctx); err != nil {
+			return nil, err
+		}
+		out = append(out, *a)
+	}
+	return out, nil
+}
+
+// fanOut writes a top-level post or share into the home feeds of the local people who
+// should see it: the author, the followers (for audiences that reach them) and the people
+// addressed. One INSERT ... SELECT per group keeps it a handful of statements whatever the
+// follower count.
+func (s *Service) fanOut(ctx context.Context, tx bun.IDB, p *Post) error {
+	if _, err := tx.NewInsert().Model(&feedEntry{AccountID: p.AuthorID, PostID: p.ID}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return err
+	}
+	if p.Audience == Public || p.Audience == Company || p.Audience == Followers {
+		if _, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+			SELECT f.follower_id, ? FROM follows f JOIN users u ON u.id = f.follower_id
+			WHERE f.followee_id = ? AND u.state = 'active' ON CONFLICT DO NOTHING`, p.ID, p.AuthorID).Exec(ctx); err != nil {
+			return err
+		}
+	}
+	_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+		SELECT r.account_id, ? FROM post_recipients r JOIN users u ON u.id = r.account_id
+		WHERE r.post_id = ? ON CONFLICT DO NOTHING`, p.ID, p.ID).Exec(ctx)
+	return err
+}

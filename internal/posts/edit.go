@@ -1,0 +1,173 @@
+package posts
+
+import (
+	"context"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/ids"
+)
+
+// Change is an edit of a post's text and attachments (the audience never changes: people
+// who saw the post keep seeing it, and nobody new is let in).
+type Change struct {
+	Text          string
+	SpoilerText   string
+	Sensitive     bool
+	AttachmentIDs []string
+}
+
+// Edit changes a post; only its author may. The previous version goes into the history.
+func (s *Service) Edit(ctx context.Context, author *accounts.User, id string, c Change) (*Post, error) {
+	c.Text = strings.TrimSpace(strings.ReplaceAll(c.Text, "\x00", ""))
+	if c.Text == "" && len(c.AttachmentIDs) == 0 {
+		return nil, errs.Field("status", "write something or attach a file")
+	}
+	if n := utf8.RuneCountInString(c.Text); n > MaxChars {
+		return nil, errs.Field("status", "posts are limited to %d characters; this one has %d", MaxChars, n)
+	}
+	if len(c.AttachmentIDs) > MaxAttachments {
+		return nil, errs.Field("media_ids", "attach at most %d files", MaxAttachments)
+	}
+	r, err := s.Markup.Render(c.Text)
+	if err != nil {
+		return nil, errs.Field("status", "the post is too long")
+	}
+	var p *Post
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if p, err = s.visible(ctx, tx, ViewerOf(author), id); err != nil {
+			return err
+		}
+		if p.AuthorID != author.ID {
+			return errs.E(errs.Forbidden, "only the author can edit a post")
+		}
+		if p.ReblogOfID != nil {
+			return errs.E(errs.Invalid, "a share cannot be edited")
+		}
+		now := s.Clock.Now()
+		prev := &Edit{ID: ids.New(now), PostID: p.ID, Source: p.Source, ContentHTML: p.ContentHTML, SpoilerText: p.SpoilerText,
+			Sensitive: p.Sensitive, CreatedAt: p.CreatedAt}
+		if p.EditedAt != nil {
+			prev.CreatedAt = *p.EditedAt
+		}
+		if _, err := tx.NewInsert().Model(prev).Exec(ctx); err != nil {
+			return err
+		}
+		p.Source, p.ContentHTML, p.ContentText, p.SpoilerText = c.Text, r.HTML, r.Text, strings.TrimSpace(c.SpoilerText)
+		p.Sensitive, p.EditedAt = c.Sensitive || p.SpoilerText != "", &now
+		if _, err := tx.NewUpdate().Model(p).Column("source", "content_html", "content_text", "spoiler_text", "sensitive", "edited_at").
+			WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		// Mentions added by the edit get addressed (so they can see and are told); existing
+		// recipients stay, so nobody who could see the post loses it mid-conversation.
+		recips, _, err := s.resolveRecipients(ctx, tx, author, hostOf(s.BaseURL(ctx)), r.Mentions, nil)
+		if err != nil {
+			return err
+		}
+		for _, rc := range recips {
+			rc.PostID = p.ID
+			if _, err := tx.NewInsert().Model(&rc).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.NewDelete().Model((*postTag)(nil)).Where("post_id = ?", p.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if err := s.insertTags(ctx, tx, p.ID, r.Tags); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model((*Attachment)(nil)).Set("post_id = NULL").Where("post_id = ?", p.ID).
+			Where("id NOT IN (?)", bun.In(append(c.AttachmentIDs, ""))).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := s.attach(ctx, tx, author.ID, p.ID, c.AttachmentIDs); err != nil {
+			return err
+		}
+		for _, h := range s.hooks {
+			if err := h.PostEdited(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return p, s.hydrate(ctx, []*Post{p})
+}
+
+// History returns the earlier versions of a post, oldest first, followed by the current one.
+func (s *Service) History(ctx context.Context, v *Viewer, id string) ([]Edit, error) {
+	p, err := s.visible(ctx, s.DB, v, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []Edit
+	if err := s.DB.NewSelect().Model(&out).Where("post_id = ?", p.ID).Order("id").Scan(ctx); err != nil {
+		return nil, err
+	}
+	cur := Edit{PostID: p.ID, Source: p.Source, ContentHTML: p.ContentHTML, SpoilerText: p.SpoilerText, Sensitive: p.Sensitive, CreatedAt: p.CreatedAt}
+	if p.EditedAt != nil {
+		cur.CreatedAt = *p.EditedAt
+	}
+	return append(out, cur), nil
+}
+
+// Delete removes a post (and, with it, its place in feeds); its author or an admin may. The
+// row stays as a tombstone so federation can answer for it and comments keep their thread.
+func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (*Post, error) {
+	var p *Post
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if p, err = s.visible(ctx, tx, ViewerOf(actor), id); err != nil {
+			return err
+		}
+		if p.AuthorID != actor.ID && !actor.IsAdmin() {
+			return errs.E(errs.Forbidden, "only the author or an administrator can delete a post")
+		}
+		now := s.Clock.Now()
+		p.DeletedAt = &now
+		if _, err := tx.NewUpdate().Model(p).Column("deleted_at").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*feedEntry)(nil)).Where("post_id = ?", p.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if p.InReplyToID != nil {
+			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count - 1").
+				Where("id = ? AND replies_count > 0", *p.InReplyToID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		if p.ReblogOfID != nil {
+			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("reblogs_count = reblogs_count - 1").
+				Where("id = ? AND reblogs_count > 0", *p.ReblogOfID).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		// Shares of a deleted post go with it.
+		if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("deleted_at = ?", now).Where("reblog_of_id = ? AND deleted_at IS NULL", p.ID).Exec(ctx); err != nil {
+			return err
+		}
+		for _, h := range s.hooks {
+			if err := h.PostDeleted(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+func hostOf(base string) string {
+	if i := strings.Index(base, "://"); i >= 0 {
+		return base[i+3:]
+	}
+	return base
+}

@@ -1,0 +1,199 @@
+package posts
+
+import (
+	"context"
+	"strings"
+
+	"github.com/uptrace/bun"
+)
+
+// Page is a keyset page in Mastodon's terms: MaxID returns posts older than it, SinceID
+// newer than it (newest first), MinID the ones just after it (oldest first, then reversed
+// so every page is newest first). Ids are ULIDs, so order by id is order by time.
+type Page struct {
+	MaxID, SinceID, MinID string
+	Limit                 int
+}
+
+func (pg Page) limit() int {
+	if pg.Limit <= 0 {
+		return 20
+	}
+	if pg.Limit > 40 {
+		return 40
+	}
+	return pg.Limit
+}
+
+// apply adds the page bounds on column col and returns whether results come oldest first.
+func (pg Page) apply(q *bun.SelectQuery, col string) (*bun.SelectQuery, bool) {
+	if pg.MaxID != "" {
+		q = q.Where("? < ?", bun.Ident(col), pg.MaxID)
+	}
+	if pg.SinceID != "" {
+		q = q.Where("? > ?", bun.Ident(col), pg.SinceID)
+	}
+	if pg.MinID != "" {
+		return q.Where("? > ?", bun.Ident(col), pg.MinID).OrderExpr("? ASC", bun.Ident(col)).Limit(int64(pg.limit())), true
+	}
+	return q.OrderExpr("? DESC", bun.Ident(col)).Limit(int64(pg.limit())), false
+}
+
+func reverse(ps []*Post) {
+	for i, j := 0, len(ps)-1; i < j; i, j = i+1, j-1 {
+		ps[i], ps[j] = ps[j], ps[i]
+	}
+}
+
+// Home is the viewer's home feed: their own posts, those of people they follow and those
+// addressed to them, newest first. It reads the materialised feed (written at post time),
+// so its cost is one index range of the page size, whatever the size of the database.
+func (s *Service) Home(ctx context.Context, v *Viewer, pg Page) ([]*Post, error) {
+	if v == nil {
+		return nil, notFound()
+	}
+	var out []*Post
+	q := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*").
+		Join("JOIN home_feed h ON h.post_id = p.id").Where("h.account_id = ?", v.ID).Where("p.deleted_at IS NULL")
+	q, asc := pg.apply(q, "h.post_id")
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	if asc {
+		reverse(out)
+	}
+	return out, s.hydrate(ctx, out)
+}
+
+// Company is the company timeline: top-level company and public posts by people on this node.
+func (s *Service) Company(ctx context.Context, v *Viewer, pg Page) ([]*Post, error) {
+	return s.timeline(ctx, v, pg, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("p.in_reply_to_id IS NULL AND p.reblog_of_id IS NULL").
+			Where("p.audience IN (?)", bun.In([]Audience{Company, Public})).
+			Where("EXISTS (SELECT 1 FROM users u WHERE u.id = p.author_id)")
+	})
+}
+
+// Public is every public top-level post the node knows, for Mastodon's federated timeline.
+func (s *Service) Public(ctx context.Context, v *Viewer, pg Page) ([]*Post, error) {
+	return s.timeline(ctx, v, pg, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("p.in_reply_to_id IS NULL AND p.reblog_of_id IS NULL AND p.audience = ?", Public)
+	})
+}
+
+// Profile lists a person's posts and shares (not comments) that the viewer may see.
+func (s *Service) Profile(ctx context.Context, v *Viewer, authorID string, withReplies bool, pg Page) ([]*Post, error) {
+	return s.timeline(ctx, v, pg, func(q *bun.SelectQuery) *bun.SelectQuery {
+		q = q.Where("p.author_id = ?", authorID)
+		if !withReplies {
+			q = q.Where("p.in_reply_to_id IS NULL")
+		}
+		return q
+	})
+}
+
+// Tag lists top-level posts with a hashtag that the viewer may see.
+func (s *Service) Tag(ctx context.Context, v *Viewer, tag string, pg Page) ([]*Post, error) {
+	tag = strings.ToLower(strings.TrimPrefix(tag, "#"))
+	return s.timeline(ctx, v, pg, func(q *bun.SelectQuery) *bun.SelectQuery {
+		return q.Where("p.in_reply_to_id IS NULL").Where("EXISTS (SELECT 1 FROM post_tags t WHERE t.post_id = p.id AND t.tag = ?)", tag)
+	})
+}
+
+func (s *Service) timeline(ctx context.Context, v *Viewer, pg Page, filter func(*bun.SelectQuery) *bun.SelectQuery) ([]*Post, error) {
+	var out []*Post
+	q := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*")
+	q = visibleFilter(filter(q), v)
+	q, asc := pg.apply(q, "p.id")
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	if asc {
+		reverse(out)
+	}
+	return out, s.hydrate(ctx, out)
+}
+
+// Bookmarks lists the viewer's saved posts, most recently saved first. The page ids are the
+// bookmark sequence, as Mastodon pages bookmarks by when they were made.
+func (s *Service) Bookmarks(ctx context.Context, v *Viewer, pg Page) ([]*Post, []string, error) {
+	var rows []struct {
+		Post
+		Seq string `bun:"seq"`
+	}
+	q := s.DB.NewSelect().TableExpr("posts AS p").ColumnExpr("p.*, b.seq").Join("JOIN bookmarks b ON b.post_id = p.id").
+		Where("b.account_id = ? AND p.deleted_at IS NULL", v.ID)
+	q, asc := pg.apply(q, "b.seq")
+	if err := q.Scan(ctx, &rows); err != nil {
+		return nil, nil, err
+	}
+	out := make([]*Post, 0, len(rows))
+	seqs := make([]string, 0, len(rows))
+	for i := range rows {
+		// A post bookmarked earlier may have become invisible (unfollowed, left a group).
+		if ok, err := s.canSeePost(ctx, v, &rows[i].Post); err != nil || !ok {
+			continue
+		}
+		out, seqs = append(out, &rows[i].Post), append(seqs, rows[i].Seq)
+	}
+	if asc {
+		reverse(out)
+		for i, j := 0, len(seqs)-1; i < j; i, j = i+1, j-1 {
+			seqs[i], seqs[j] = seqs[j], seqs[i]
+		}
+	}
+	return out, seqs, s.hydrate(ctx, out)
+}
+
+func (s *Service) canSeePost(ctx context.Context, v *Viewer, p *Post) (bool, error) {
+	r, err := s.root(ctx, s.DB, p)
+	if err != nil {
+		return false, nil
+	}
+	return s.CanSee(ctx, s.DB, v, r)
+}
+
+// Originals loads the shared originals of shares in one query, keyed by id; only those the
+// viewer may see are returned.
+func (s *Service) Originals(ctx context.Context, v *Viewer, ps []*Post) (map[string]*Post, error) {
+	var idList []string
+	for _, p := range ps {
+		if p.ReblogOfID != nil {
+			idList = append(idList, *p.ReblogOfID)
+		}
+	}
+	out := map[string]*Post{}
+	if len(idList) == 0 {
+		return out, nil
+	}
+	var os []*Post
+	if err := s.DB.NewSelect().Model(&os).Where("id IN (?) AND deleted_at IS NULL", bun.In(idList)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	for _, o := range os {
+		if ok, err := s.CanSee(ctx, s.DB, v, o); err == nil && ok {
+			out[o.ID] = o
+		}
+	}
+	return out, s.hydrate(ctx, os)
+}
+
+// Followed backfills the followee's recent posts the follower may see into the follower's
+// home feed, so a new follow shows something at once (follows.Hook).
+func (s *Service) Followed(ctx context.Context, tx bun.IDB, followerID, followeeID string) error {
+	_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+		SELECT ?, p.id FROM posts p WHERE p.author_id = ? AND p.in_reply_to_id IS NULL AND p.deleted_at IS NULL
+		AND p.audience IN (?) ORDER BY p.id DESC LIMIT 40 ON CONFLICT DO NOTHING`,
+		followerID, followeeID, bun.In([]Audience{Public, Company, Followers})).Exec(ctx)
+	return err
+}
+
+// Unfollowed removes the followee's posts from the follower's feed, except those addressed
+// to the follower directly (follows.Hook).
+func (s *Service) Unfollowed(ctx context.Context, tx bun.IDB, followerID, followeeID string) error {
+	_, err := tx.NewRaw(`DELETE FROM home_feed WHERE account_id = ? AND post_id IN (
+		SELECT p.id FROM posts p WHERE p.author_id = ? AND NOT EXISTS (
+			SELECT 1 FROM post_recipients r WHERE r.post_id = p.id AND r.account_id = ?))`,
+		followerID, followeeID, followerID).Exec(ctx)
+	return err
+}

@@ -1,0 +1,271 @@
+package posts
+
+import (
+	"context"
+
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/ids"
+)
+
+// React sets the viewer's reaction to a post (one per person: a new one replaces the old).
+func (s *Service) React(ctx context.Context, u *accounts.User, id, emoji string) (*Post, error) {
+	if emoji == "" {
+		emoji = Like
+	}
+	if !ValidReaction(emoji) {
+		return nil, errs.Field("emoji", "%q is not one of the reactions: %v", emoji, ReactionSet())
+	}
+	var p *Post
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if p, err = s.visible(ctx, tx, ViewerOf(u), id); err != nil {
+			return err
+		}
+		if p.ReblogOfID != nil { // reacting to a share reacts to the original
+			if p, err = s.visible(ctx, tx, ViewerOf(u), *p.ReblogOfID); err != nil {
+				return err
+			}
+		}
+		existing := new(Reaction)
+		err = tx.NewSelect().Model(existing).Where("post_id = ? AND account_id = ?", p.ID, u.ID).Scan(ctx)
+		switch {
+		case err == nil && existing.Emoji == emoji:
+			return nil
+		case err == nil:
+			_, err = tx.NewUpdate().Model(existing).Set("emoji = ?", emoji).Set("created_at = ?", s.Clock.Now()).WherePK().Exec(ctx)
+			return err
+		}
+		if _, err := tx.NewInsert().Model(&Reaction{PostID: p.ID, AccountID: u.ID, Emoji: emoji, CreatedAt: s.Clock.Now()}).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model(p).Set("reactions_count = reactions_count + 1").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		p.ReactionsCount++
+		for _, h := range s.hooks {
+			if err := h.Reacted(ctx, tx, p, u.ID, emoji); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return p, err
+}
+
+// Unreact removes the viewer's reaction; removing none is not an error.
+func (s *Service) Unreact(ctx context.Context, u *accounts.User, id string) (*Post, error) {
+	var p *Post
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		if p, err = s.visible(ctx, tx, ViewerOf(u), id); err != nil {
+			return err
+		}
+		res, err := tx.NewDelete().Model((*Reaction)(nil)).Where("post_id = ? AND account_id = ?", p.ID, u.ID).Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			p.ReactionsCount--
+			_, err = tx.NewUpdate().Model(p).Set("reactions_count = reactions_count - 1").WherePK().Where("reactions_count > 0").Exec(ctx)
+		}
+		return err
+	})
+	return p, err
+}
+
+// Reactions lists who reacted to a post and how, newest first.
+func (s *Service) Reactions(ctx context.Context, v *Viewer, id string, limit int) ([]Reaction, error) {
+	p, err := s.visible(ctx, s.DB, v, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []Reaction
+	return out, s.DB.NewSelect().Model(&out).Where("post_id = ?", p.ID).OrderExpr("created_at DESC").Limit(int64(limit)).Scan(ctx)
+}
+
+// ReactionSummary counts reactions by emoji for each post, for display.
+func (s *Service) ReactionSummary(ctx context.Context, postIDs []string) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	if len(postIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		PostID string `bun:"post_id"`
+		Emoji  string `bun:"emoji"`
+		N      int    `bun:"n"`
+	}
+	if err := s.DB.NewSelect().Table("reactions").Column("post_id", "emoji").ColumnExpr("COUNT(*) AS n").
+		Where("post_id IN (?)", bun.In(postIDs)).Group("post_id", "emoji").Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		if out[r.PostID] == nil {
+			out[r.PostID] = map[string]int{}
+		}
+		out[r.PostID][r.Emoji] = r.N
+	}
+	return out, nil
+}
+
+// ViewerState is what the viewer has done to each post: reacted (with which emoji),
+// shared, bookmarked.
+type ViewerState struct {
+	Reaction   map[string]string
+	Shared     map[string]bool
+	Bookmarked map[string]bool
+}
+
+// StateOf returns the viewer's state for the posts in three queries.
+func (s *Service) StateOf(ctx context.Context, v *Viewer, postIDs []string) (ViewerState, error) {
+	st := ViewerState{Reaction: map[string]string{}, Shared: map[string]bool{}, Bookmarked: map[string]bool{}}
+	if v == nil || len(postIDs) == 0 {
+		return st, nil
+	}
+	var rs []Reaction
+	if err := s.DB.NewSelect().Model(&rs).Where("account_id = ? AND post_id IN (?)", v.ID, bun.In(postIDs)).Scan(ctx); err != nil {
+		return st, err
+	}
+	for _, r := range rs {
+		st.Reaction[r.PostID] = r.Emoji
+	}
+	var shared []string
+	if err := s.DB.NewSelect().Table("posts").Column("reblog_of_id").Where("author_id = ? AND reblog_of_id IN (?) AND deleted_at IS NULL", v.ID, bun.In(postIDs)).Scan(ctx, &shared); err != nil {
+		return st, err
+	}
+	for _, id := range shared {
+		st.Shared[id] = true
+	}
+	var bm []string
+	if err := s.DB.NewSelect().Table("bookmarks").Column("post_id").Where("account_id = ? AND post_id IN (?)", v.ID, bun.In(postIDs)).Scan(ctx, &bm); err != nil {
+		return st, err
+	}
+	for _, id := range bm {
+		st.Bookmarked[id] = true
+	}
+	return st, nil
+}
+
+// Bookmark saves a post for the viewer; saving twice is not an error.
+func (s *Service) Bookmark(ctx context.Context, u *accounts.User, id string) (*Post, error) {
+	p, err := s.visible(ctx, s.DB, ViewerOf(u), id)
+	if err != nil {
+		return nil, err
+	}
+	now := s.Clock.Now()
+	_, err = s.DB.NewInsert().Model(&bookmark{AccountID: u.ID, PostID: p.ID, CreatedAt: now, Seq: ids.New(now)}).On("CONFLICT DO NOTHING").Exec(ctx)
+	return p, err
+}
+
+// Unbookmark forgets a saved post.
+func (s *Service) Unbookmark(ctx context.Context, u *accounts.User, id string) (*Post, error) {
+	p, err := s.visible(ctx, s.DB, ViewerOf(u), id)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.DB.NewDelete().Model((*bookmark)(nil)).Where("account_id = ? AND post_id = ?", u.ID, p.ID).Exec(ctx)
+	return p, err
+}
+
+// Boost shares a post with the viewer's followers. Only public and company posts can be
+// shared, and the share keeps the original's audience, so sharing never widens who sees it.
+// Sharing twice returns the existing share.
+func (s *Service) Boost(ctx context.Context, u *accounts.User, id string) (*Post, error) {
+	var share *Post
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		orig, err := s.visible(ctx, tx, ViewerOf(u), id)
+		if err != nil {
+			return err
+		}
+		if orig.ReblogOfID != nil {
+			if orig, err = s.visible(ctx, tx, ViewerOf(u), *orig.ReblogOfID); err != nil {
+				return err
+			}
+		}
+		if orig.IsComment() || (orig.Audience != Public && orig.Audience != Company) {
+			return errs.E(errs.Invalid, "only public and company posts can be shared")
+		}
+		existing := new(Post)
+		err = tx.NewSelect().Model(existing).Where("author_id = ? AND reblog_of_id = ? AND deleted_at IS NULL", u.ID, orig.ID).Scan(ctx)
+		if err == nil {
+			share = existing
+			return nil
+		}
+		now := s.Clock.Now()
+		share = &Post{ID: ids.New(now), AuthorID: u.ID, Audience: orig.Audience, ReblogOfID: &orig.ID, CreatedAt: now}
+		share.URI = s.BaseURL(ctx) + "/users/" + u.Username + "/statuses/" + share.ID + "/activity"
+		share.ThreadID = share.ID
+		if _, err := tx.NewInsert().Model(share).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewUpdate().Model(orig).Set("reblogs_count = reblogs_count + 1").WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if err := s.fanOut(ctx, tx, share); err != nil {
+			return err
+		}
+		for _, h := range s.hooks {
+			if err := h.Boosted(ctx, tx, orig, share); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return share, err
+}
+
+// Unboost withdraws the viewer's share of a post and returns the original.
+func (s *Service) Unboost(ctx context.Context, u *accounts.User, id string) (*Post, error) {
+	orig, err := s.visible(ctx, s.DB, ViewerOf(u), id)
+	if err != nil {
+		return nil, err
+	}
+	share := new(Post)
+	err = s.DB.NewSelect().Model(share).Where("author_id = ? AND reblog_of_id = ? AND deleted_at IS NULL", u.ID, orig.ID).Scan(ctx)
+	if err != nil {
+		return orig, nil
+	}
+	if _, err := s.Delete(ctx, u, share.ID); err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, ViewerOf(u), orig.ID)
+}
+
+// Thread returns the posts above and below id that the viewer may see, oldest first.
+func (s *Service) Thread(ctx context.Context, v *Viewer, id string) (ancestors, descendants []*Post, err error) {
+	p, err := s.visible(ctx, s.DB, v, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	// The whole thread shares the root's audience, so one check covered all of it.
+	var all []*Post
+	if err := s.DB.NewSelect().Model(&all).Where("thread_id = ? AND deleted_at IS NULL", p.ThreadID).Order("id").Limit(2000).Scan(ctx); err != nil {
+		return nil, nil, err
+	}
+	byID := map[string]*Post{}
+	for _, q := range all {
+		byID[q.ID] = q
+	}
+	for cur := p.InReplyToID; cur != nil && len(ancestors) < 1000; {
+		q := byID[*cur]
+		if q == nil {
+			break
+		}
+		ancestors = append([]*Post{q}, ancestors...)
+		cur = q.InReplyToID
+	}
+	under := map[string]bool{p.ID: true}
+	for _, q := range all { // ids are time-ordered, so parents come before children
+		if q.InReplyToID != nil && under[*q.InReplyToID] {
+			under[q.ID] = true
+			descendants = append(descendants, q)
+		}
+	}
+	if err := s.hydrate(ctx, append(append([]*Post{}, ancestors...), descendants...)); err != nil {
+		return nil, nil, err
+	}
+	return ancestors, descendants, nil
+}
+

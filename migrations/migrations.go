@@ -174,4 +174,3 @@ func firstLine(s string) string {
 	}
 	return s
 }
-

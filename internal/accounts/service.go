@@ -163,3 +163,24 @@ func (s *Service) Count(ctx context.Context) (int, error) {
 }
 
 func newID(c clock.Clock) string { return ids.New(c.Now()) }
+
+// GetMany loads people by id in one query; unknown ids are skipped.
+func (s *Service) GetMany(ctx context.Context, idList []string) (map[string]*User, error) {
+	out := map[string]*User{}
+	if len(idList) == 0 {
+		return out, nil
+	}
+	var users []User
+	if err := s.DB.NewSelect().Model(&users).Where("id IN (?)", bun.In(idList)).Scan(ctx); err != nil {
+		return nil, err
+	}
+	list := make([]User, len(users))
+	copy(list, users)
+	if err := s.loadSkillsMany(ctx, list); err != nil {
+		return nil, err
+	}
+	for i := range list {
+		out[list[i].ID] = &list[i]
+	}
+	return out, nil
+}

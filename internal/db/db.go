@@ -111,9 +111,34 @@ func (d *DB) Migrate(ctx context.Context) ([]string, error) {
 	return migrations.Up(ctx, d.DB, d.Engine)
 }
 
-// Tx runs fn in a transaction, committing when it returns nil.
+// Tx runs fn in a transaction, committing when it returns nil. Callbacks registered with
+// AfterCommit inside fn run once the outermost transaction has committed, and never if it
+// rolled back: live updates and queue wake-ups must not announce what did not happen.
 func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) error) error {
-	return d.RunInTx(ctx, nil, fn)
+	if _, nested := ctx.Value(afterCommitKey{}).(*[]func()); nested {
+		return d.RunInTx(ctx, nil, fn)
+	}
+	var after []func()
+	ctx = context.WithValue(ctx, afterCommitKey{}, &after)
+	if err := d.RunInTx(ctx, nil, fn); err != nil {
+		return err
+	}
+	for _, f := range after {
+		f()
+	}
+	return nil
+}
+
+type afterCommitKey struct{}
+
+// AfterCommit schedules f to run after the transaction that ctx belongs to commits. Outside
+// a transaction started by Tx it runs f at once.
+func AfterCommit(ctx context.Context, f func()) {
+	if after, ok := ctx.Value(afterCommitKey{}).(*[]func()); ok {
+		*after = append(*after, f)
+		return
+	}
+	f()
 }
 
 // Err maps a driver error onto an errs kind: no rows becomes NotFound (with msg), a unique

@@ -1,0 +1,203 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// maxErrorLen bounds last_error: enough to diagnose, small enough for an admin table.
+const maxErrorLen = 2000
+
+// Start runs workers until ctx ends or Close is called. A dispatcher claims due jobs (up to
+// Workers at a time) when polled, woken by Wake, or when a running job finishes; each job
+// runs in its own goroutine. Start may be called once per Queue.
+func (q *Queue) Start(ctx context.Context) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.cancel != nil {
+		panic("jobs: Start called twice")
+	}
+	ctx, q.cancel = context.WithCancel(ctx)
+	q.wg.Add(1)
+	go q.dispatch(ctx)
+}
+
+// Close stops claiming, cancels the contexts of running handlers and waits for them to
+// return. A job whose handler fails because of the shutdown is released without counting
+// the attempt, so it runs again promptly on the next start; one that succeeded is deleted.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	cancel := q.cancel
+	q.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	q.wg.Wait()
+}
+
+func (q *Queue) dispatch(ctx context.Context) {
+	defer q.wg.Done()
+	timer := time.NewTimer(q.o.Poll)
+	defer timer.Stop()
+	for {
+		more := false
+		if free := q.o.Workers - q.inFlight(); free > 0 {
+			rows, err := q.claim(ctx, free)
+			if err != nil && ctx.Err() == nil {
+				q.log.Error("claim failed", "err", err)
+			}
+			for _, r := range rows {
+				q.wg.Add(1)
+				go func() {
+					defer q.wg.Done()
+					q.run(ctx, r)
+					q.Wake() // a slot is free
+				}()
+			}
+			more = err == nil && len(rows) == free
+		}
+		if more && ctx.Err() == nil {
+			continue // the batch was full: more may be due
+		}
+		timer.Reset(q.o.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// Drain runs every due job of the handled kinds, one at a time in the calling goroutine,
+// until none is due, including jobs that handlers enqueue meanwhile. Failed jobs are
+// rescheduled as usual (at least a second later), so they are not due again until the clock
+// moves: tests advance a clock.Fake and Drain again instead of sleeping. Drain returns an
+// error only when the database fails or ctx ends, never for a handler's error.
+func (q *Queue) Drain(ctx context.Context) error {
+	for {
+		rows, err := q.claim(ctx, 32)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			return ctx.Err()
+		}
+		for _, r := range rows {
+			q.run(ctx, r)
+		}
+	}
+}
+
+// run executes one claimed job and records the outcome, then frees its slot.
+func (q *Queue) run(ctx context.Context, r *row) {
+	defer q.unreserve([]*row{r})
+	h := q.handlerFor(r.Kind)
+	// Stop the handler a little before the lease runs out, so that normally its outcome is
+	// written before another worker may claim the job.
+	hctx, cancel := context.WithTimeout(ctx, q.o.Lease-q.o.Lease/10)
+	start := time.Now()
+	err := q.call(hctx, h.fn, r.job())
+	cancel()
+	q.finish(ctx, h, r, err, time.Since(start))
+}
+
+// call runs fn, turning a panic into an error so one bad job cannot take the process down.
+func (q *Queue) call(ctx context.Context, fn Handler, j *Job) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.log.Error("job handler panicked", "job_id", j.ID, "kind", j.Kind,
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return fn(ctx, j)
+}
+
+// finish deletes, reschedules, kills or releases the job. Every statement is fenced by the
+// attempts value of this claim: if the lease ran out and another worker claimed the job
+// again, attempts has moved on and this worker's outcome is dropped.
+func (q *Queue) finish(ctx context.Context, h *handler, r *row, runErr error, took time.Duration) {
+	stopping := ctx.Err() != nil
+	// Record the outcome even when the queue is stopping.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	now := q.clock.Now().UTC()
+	log := q.log.With("job_id", r.ID, "kind", r.Kind, "attempt", r.Attempts, "took", took)
+	if runErr == nil {
+		res, err := q.db.NewDelete().Model((*row)(nil)).
+			Where("id = ?", r.ID).
+			Where("attempts = ?", r.Attempts).
+			Where("state = ?", StatePending).
+			Exec(ctx)
+		q.recorded(log, "done", res, err)
+		return
+	}
+	upd := q.db.NewUpdate().Model((*row)(nil)).
+		Set("locked_until = NULL").
+		Set("updated_at = ?", now).
+		Where("id = ?", r.ID).
+		Where("attempts = ?", r.Attempts).
+		Where("state = ?", StatePending)
+	maxAttempts := r.MaxAttempts
+	if maxAttempts <= 0 {
+		maxAttempts = h.maxAttempts
+	}
+	var outcome string
+	switch {
+	case stopping && !IsPermanent(runErr):
+		// The failure is most likely the cancelled context: give the attempt back.
+		outcome = "released"
+		upd = upd.Set("attempts = attempts - 1")
+	case IsPermanent(runErr) || r.Attempts >= maxAttempts:
+		outcome = "dead"
+		upd = upd.Set("state = ?", StateDead).Set("last_error = ?", errText(runErr))
+	default:
+		delay, ok := retryDelay(runErr)
+		if !ok {
+			delay = h.backoff(r.Attempts)
+		}
+		delay = max(delay, minDelay)
+		outcome = "retry"
+		log = log.With("retry_in", delay)
+		upd = upd.Set("run_at = ?", now.Add(delay)).Set("last_error = ?", errText(runErr))
+	}
+	res, err := upd.Exec(ctx)
+	q.recorded(log.With("err", runErr.Error()), outcome, res, err)
+}
+
+// recorded logs the outcome of a job once its row has been written.
+func (q *Queue) recorded(log *slog.Logger, outcome string, res sql.Result, err error) {
+	if err != nil {
+		// The lease will run out and the job will run again: at-least-once holds.
+		log.Error("recording job outcome failed", "outcome", outcome, "db_err", err)
+		return
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		log.Warn("job lease ran out before it finished; another worker owns it now", "outcome", outcome)
+		return
+	}
+	switch outcome {
+	case "done":
+		log.Debug("job done")
+	case "dead":
+		log.Warn("job failed for good; kept as dead")
+	default:
+		log.Info("job "+outcome, "outcome", outcome)
+	}
+}
+
+// errText is err as stored in last_error: bounded, valid UTF-8, without NUL (which
+// PostgreSQL's TEXT rejects).
+func errText(err error) string {
+	s := strings.ReplaceAll(err.Error(), "\x00", "")
+	if len(s) > maxErrorLen {
+		s = s[:maxErrorLen]
+	}
+	return strings.ToValidUTF8(s, "")
+}

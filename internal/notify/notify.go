@@ -1,0 +1,257 @@
+// Package notify tells people what happened to them: mentions, comments on their posts and
+// threads, reactions, shares, new followers and announcements. Notifications are written in
+// the same transaction as the event (so none is lost or invented), and announced live after
+// commit through the Live seam (websockets, streaming API).
+package notify
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/clock"
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/ids"
+	"github.com/atrium-social/atrium/internal/posts"
+)
+
+// Kinds of notification, named as Mastodon names them where it has a name.
+const (
+	Mention      = "mention"
+	Comment      = "comment" // Mastodon apps show it as a mention (a reply)
+	Reaction     = "favourite"
+	Share        = "reblog"
+	Follow       = "follow"
+	Announcement = "announcement"
+)
+
+// Notification is one row.
+type Notification struct {
+	bun.BaseModel `bun:"table:notifications"`
+	ID            string     `bun:"id,pk"`
+	AccountID     string     `bun:"account_id"`
+	Kind          string     `bun:"kind"`
+	FromID        string     `bun:"from_id"`
+	PostID        *string    `bun:"post_id"`
+	Emoji         string     `bun:"emoji"`
+	CreatedAt     time.Time  `bun:"created_at"`
+	ReadAt        *time.Time `bun:"read_at"`
+}
+
+// Live is told about new notifications after commit (the realtime layer renders and sends).
+type Live interface {
+	Notified(n *Notification)
+	PostPublished(p *posts.Post, feedAccounts []string)
+	PostChanged(p *posts.Post, deleted bool)
+}
+
+// Service writes and reads notifications. It implements posts.Hook and follows.Hook.
+type Service struct {
+	DB    *db.DB
+	Clock clock.Clock
+	Live  Live // may be nil
+}
+
+func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, postID *string, emoji string) error {
+	if to == from || to == "" {
+		return nil // nobody is notified of their own acts
+	}
+	var local bool
+	local, err := tx.NewSelect().Table("users").Where("id = ? AND state = 'active'", to).Exists(ctx)
+	if err != nil || !local {
+		return err // remote accounts are told through federation, not here
+	}
+	now := s.Clock.Now()
+	n := &Notification{ID: ids.New(now), AccountID: to, Kind: kind, FromID: from, PostID: postID, Emoji: emoji, CreatedAt: now}
+	if _, err := tx.NewInsert().Model(n).Exec(ctx); err != nil {
+		return err
+	}
+	if s.Live != nil {
+		db.AfterCommit(ctx, func() { s.Live.Notified(n) })
+	}
+	return nil
+}
+
+// PostCreated notifies the mentioned, the parent's author and the thread's participants,
+// and everyone in the audience of an announcement.
+func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, parent *posts.Post, mentioned []string) error {
+	told := map[string]bool{p.AuthorID: true}
+	if parent != nil {
+		// The parent's author, then everyone else who commented in the thread or wrote it.
+		var people []string
+		if err := tx.NewSelect().Table("posts").ColumnExpr("DISTINCT author_id").
+			Where("(thread_id = ? OR id = ?) AND deleted_at IS NULL AND reblog_of_id IS NULL", p.ThreadID, p.ThreadID).Scan(ctx, &people); err != nil {
+			return err
+		}
+		people = append([]string{parent.AuthorID}, people...)
+		for _, id := range people {
+			if !told[id] {
+				told[id] = true
+				if err := s.add(ctx, tx, id, Comment, p.AuthorID, &p.ID, ""); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, id := range mentioned {
+		if !told[id] {
+			told[id] = true
+			if err := s.add(ctx, tx, id, Mention, p.AuthorID, &p.ID, ""); err != nil {
+				return err
+			}
+		}
+	}
+	if p.Important {
+		var everyone []string
+		if err := tx.NewSelect().Table("users").Column("id").Where("state = 'active'").Scan(ctx, &everyone); err != nil {
+			return err
+		}
+		for _, id := range everyone {
+			if !told[id] {
+				if err := s.add(ctx, tx, id, Announcement, p.AuthorID, &p.ID, ""); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if s.Live != nil && parent == nil {
+		var feed []string
+		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", p.ID).Scan(ctx, &feed); err != nil {
+			return err
+		}
+		db.AfterCommit(ctx, func() { s.Live.PostPublished(p, feed) })
+	} else if s.Live != nil {
+		db.AfterCommit(ctx, func() { s.Live.PostChanged(p, false) })
+	}
+	return nil
+}
+
+// PostEdited announces the edit live.
+func (s *Service) PostEdited(ctx context.Context, tx bun.IDB, p *posts.Post) error {
+	if s.Live != nil {
+		db.AfterCommit(ctx, func() { s.Live.PostChanged(p, false) })
+	}
+	return nil
+}
+
+// PostDeleted withdraws the post's notifications and announces the deletion live.
+func (s *Service) PostDeleted(ctx context.Context, tx bun.IDB, p *posts.Post) error {
+	if _, err := tx.NewDelete().Model((*Notification)(nil)).Where("post_id = ?", p.ID).Exec(ctx); err != nil {
+		return err
+	}
+	if s.Live != nil {
+		db.AfterCommit(ctx, func() { s.Live.PostChanged(p, true) })
+	}
+	return nil
+}
+
+// Reacted tells the author.
+func (s *Service) Reacted(ctx context.Context, tx bun.IDB, p *posts.Post, accountID, emoji string) error {
+	return s.add(ctx, tx, p.AuthorID, Reaction, accountID, &p.ID, emoji)
+}
+
+// Boosted tells the original's author.
+func (s *Service) Boosted(ctx context.Context, tx bun.IDB, original, share *posts.Post) error {
+	if err := s.add(ctx, tx, original.AuthorID, Share, share.AuthorID, &original.ID, ""); err != nil {
+		return err
+	}
+	if s.Live != nil {
+		var feed []string
+		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", share.ID).Scan(ctx, &feed); err != nil {
+			return err
+		}
+		db.AfterCommit(ctx, func() { s.Live.PostPublished(share, feed) })
+	}
+	return nil
+}
+
+// Followed tells the person followed.
+func (s *Service) Followed(ctx context.Context, tx bun.IDB, followerID, followeeID string) error {
+	return s.add(ctx, tx, followeeID, Follow, followerID, nil, "")
+}
+
+// Unfollowed needs no notification.
+func (s *Service) Unfollowed(context.Context, bun.IDB, string, string) error { return nil }
+
+// Query selects a page of someone's notifications.
+type Query struct {
+	MaxID, SinceID, MinID string
+	Limit                 int
+	Types, ExcludeTypes   []string
+}
+
+// List returns notifications newest first (oldest first reversed for MinID pages).
+func (s *Service) List(ctx context.Context, accountID string, q Query) ([]Notification, error) {
+	if q.Limit <= 0 || q.Limit > 80 {
+		q.Limit = 40
+	}
+	var out []Notification
+	sel := s.DB.NewSelect().Model(&out).Where("account_id = ?", accountID).Limit(int64(q.Limit))
+	if q.MaxID != "" {
+		sel = sel.Where("id < ?", q.MaxID)
+	}
+	if q.SinceID != "" {
+		sel = sel.Where("id > ?", q.SinceID)
+	}
+	if len(q.Types) > 0 {
+		sel = sel.Where("kind IN (?)", bun.In(q.Types))
+	}
+	if len(q.ExcludeTypes) > 0 {
+		sel = sel.Where("kind NOT IN (?)", bun.In(q.ExcludeTypes))
+	}
+	if q.MinID != "" {
+		if err := sel.Where("id > ?", q.MinID).Order("id").Scan(ctx); err != nil {
+			return nil, err
+		}
+		for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+			out[i], out[j] = out[j], out[i]
+		}
+		return out, nil
+	}
+	return out, sel.Order("id DESC").Scan(ctx)
+}
+
+// Get returns one of the person's notifications.
+func (s *Service) Get(ctx context.Context, accountID, id string) (*Notification, error) {
+	n := new(Notification)
+	if err := s.DB.NewSelect().Model(n).Where("id = ? AND account_id = ?", id, accountID).Scan(ctx); err != nil {
+		return nil, db.Err(err, "Record not found")
+	}
+	return n, nil
+}
+
+// Unread counts the person's unread notifications (the badge).
+func (s *Service) Unread(ctx context.Context, accountID string) (int, error) {
+	n, err := s.DB.NewSelect().Model((*Notification)(nil)).Where("account_id = ? AND read_at IS NULL", accountID).Count(ctx)
+	return int(n), err
+}
+
+// MarkRead marks notifications up to and including id as read ("" means all).
+func (s *Service) MarkRead(ctx context.Context, accountID, upTo string) error {
+	q := s.DB.NewUpdate().Model((*Notification)(nil)).Set("read_at = ?", s.Clock.Now()).Where("account_id = ? AND read_at IS NULL", accountID)
+	if upTo != "" {
+		q = q.Where("id <= ?", upTo)
+	}
+	_, err := q.Exec(ctx)
+	return err
+}
+
+// Dismiss deletes one notification.
+func (s *Service) Dismiss(ctx context.Context, accountID, id string) error {
+	res, err := s.DB.NewDelete().Model((*Notification)(nil)).Where("id = ? AND account_id = ?", id, accountID).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return errs.E(errs.NotFound, "Record not found")
+	}
+	return nil
+}
+
+// Clear deletes all of a person's notifications.
+func (s *Service) Clear(ctx context.Context, accountID string) error {
+	_, err := s.DB.NewDelete().Model((*Notification)(nil)).Where("account_id = ?", accountID).Exec(ctx)
+	return err
+}

@@ -115,6 +115,6 @@ func (s *Service) TopOfOrg(ctx context.Context) ([]User, error) {
 	err := s.DB.NewSelect().Model(&out).
 		Where("?TableAlias.state = ? AND ?TableAlias.manager_id IS NULL", StateActive).
 		Where("EXISTS (SELECT 1 FROM users r WHERE r.manager_id = ?TableAlias.id)").
-		Order("?TableAlias.username_lower").Limit(100).Scan(ctx)
+		OrderExpr("?TableAlias.username_lower").Limit(100).Scan(ctx)
 	return out, err
 }

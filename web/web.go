@@ -1,0 +1,118 @@
+package web
+
+import (
+	"errors"
+	"html/template"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/media"
+	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/server"
+)
+
+// Deps are what the pages need.
+type Deps struct {
+	Server     *server.Server
+	Accounts   *accounts.Service
+	Orgs       *orgs.Service
+	Media      media.Store
+	Log        *slog.Logger
+	DB         bun.IDB // for the audit log list (audit.List) and the settings transaction
+	DefaultURL string  // prefill for the setup wizard's public URL
+	MaxUpload  int64   // largest avatar upload in bytes
+}
+
+// site is the browser app: its dependencies plus what Register prepares once (parsed
+// templates, asset versions). Handlers are its methods, so nothing lives in package state
+// and several nodes can run in one process.
+type site struct {
+	Deps
+	pages  map[string]*template.Template
+	assets map[string]asset
+}
+
+// Register parses the templates, installs the error page on the server and adds every page
+// route. It must be the last to register routes on the app: it ends with a catch-all that
+// answers 404 for anything not matched before it.
+func Register(d Deps) error {
+	if d.Server == nil || d.Accounts == nil || d.Orgs == nil || d.Media == nil || d.DB == nil {
+		return errors.New("web: Register needs Server, Accounts, Orgs, Media and DB")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.MaxUpload <= 0 {
+		d.MaxUpload = media.DefaultLimits().MaxBytes
+	}
+	s := &site{Deps: d}
+	var err error
+	if s.assets, err = loadAssets(); err != nil {
+		return err
+	}
+	if s.pages, err = s.parseTemplates(); err != nil {
+		return err
+	}
+	d.Server.RenderError = s.renderError
+	s.routes(d.Server.App)
+	return nil
+}
+
+func (s *site) routes(app *fiber.App) {
+	user, admin := server.RequireUser, server.RequireAdmin
+
+	app.Get("/static/:name", s.static)
+	app.Get("/media/*", s.media)
+
+	app.Get("/", s.home)
+	app.Get("/setup", s.setupPage)
+	app.Post("/setup", s.setup)
+	app.Get("/login", s.loginPage)
+	app.Post("/login", s.login)
+	app.Post("/logout", s.logout)
+	app.Get("/signup", s.signupPage)
+	app.Post("/signup", s.signup)
+	app.Get("/forgot", s.forgotPage)
+	app.Post("/forgot", s.forgot)
+	app.Get("/reset", s.resetPage)
+	app.Post("/reset", s.reset)
+
+	app.Get("/people", user, s.directory)
+	app.Get("/people/:username", user, s.profile)
+	app.Get("/orgchart", user, s.orgchart)
+	app.Get("/orgchart/:username", user, s.chart)
+
+	app.Get("/settings", user, func(c *fiber.Ctx) error { return c.Redirect("/settings/profile", fiber.StatusSeeOther) })
+	app.Get("/settings/profile", user, s.profileSettingsPage)
+	app.Post("/settings/profile", user, s.saveProfile)
+	app.Post("/settings/avatar", user, s.uploadAvatar)
+	app.Get("/settings/password", user, s.passwordPage)
+	app.Post("/settings/password", user, s.changePassword)
+	app.Get("/settings/tokens", user, s.tokensPage)
+	app.Post("/settings/tokens", user, s.createToken)
+	app.Post("/settings/tokens/:id/revoke", user, s.revokeToken)
+
+	// The guard sits on each route rather than on a group prefix, so it can never be
+	// bypassed by a path that merely starts with the same letters.
+	app.Get("/admin", admin, s.adminHome)
+	app.Get("/admin/users", admin, s.adminUsers)
+	app.Post("/admin/users", admin, s.adminCreateUser)
+	app.Post("/admin/users/:id/role", admin, s.adminSetRole)
+	app.Post("/admin/users/:id/active", admin, s.adminSetActive)
+	app.Get("/admin/invitations", admin, s.adminInvitations)
+	app.Post("/admin/invitations", admin, s.adminInvite)
+	app.Post("/admin/invitations/:id/revoke", admin, s.adminRevokeInvitation)
+	app.Get("/admin/settings", admin, s.adminSettingsPage)
+	app.Post("/admin/settings", admin, s.adminSaveSettings)
+	app.Get("/admin/audit", admin, s.adminAudit)
+
+	// Last: whatever no route above matched is a 404 page (or JSON for API paths, through
+	// the server's error mapping).
+	app.Use(func(c *fiber.Ctx) error {
+		return errs.E(errs.NotFound, "there is no page at this address")
+	})
+}

@@ -7,6 +7,8 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,7 +64,16 @@ func New(t testing.TB, timeout time.Duration) context.Context {
 		t.Fatalf("start chromium %s: %v", p, err)
 	}
 	ctx, cancelTimeout := context.WithTimeout(bctx, timeout)
-	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
+	t.Cleanup(func() {
+		if t.Failed() { // show what the browser saw when the test failed
+			sctx, cancel := context.WithTimeout(bctx, 10*time.Second)
+			Screenshot(t, sctx, "failed-"+strings.ReplaceAll(t.Name(), "/", "_")+"-"+strconv.Itoa(int(time.Now().UnixNano()%1000)))
+			cancel()
+		}
+		cancelTimeout()
+		cancelCtx()
+		cancelAlloc()
+	})
 	return ctx
 }
 
@@ -73,7 +84,7 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	if dir == "" {
 		return
 	}
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(80))
+	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 		return

@@ -1,0 +1,185 @@
+// Package app is the composition root: New(cfg) opens the database, applies migrations,
+// builds every service and the HTTP server, and returns a Node. Nothing here is global, so a
+// test can run three nodes in one process, each with its own database, keys and handler.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/api/mastodon"
+	"github.com/atrium-social/atrium/internal/clock"
+	"github.com/atrium-social/atrium/internal/config"
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/mail"
+	"github.com/atrium-social/atrium/internal/media"
+	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/server"
+	"github.com/atrium-social/atrium/web"
+)
+
+// Options carry what tests replace; zero values mean the real thing.
+type Options struct {
+	Log   *slog.Logger
+	Clock clock.Clock
+	Mail  mail.Sender
+}
+
+// Node is one running company node.
+type Node struct {
+	Cfg      config.Config
+	Log      *slog.Logger
+	Clock    clock.Clock
+	DB       *db.DB
+	Orgs     *orgs.Service
+	Accounts *accounts.Service
+	Media    media.Store
+	Server   *server.Server
+
+	handlerOnce sync.Once
+	handler     http.Handler
+}
+
+// Open connects to the configured database without migrating (for `atrium migrate status`).
+func Open(ctx context.Context, cfg config.Config) (*db.DB, error) {
+	return db.Open(ctx, db.Options{DSN: cfg.DB, Path: cfg.SQLitePath()})
+}
+
+// New builds a node from cfg: database (migrated), services and routes.
+func New(ctx context.Context, cfg config.Config, o Options) (*Node, error) {
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.System{}
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("--data-dir (ATRIUM_DATA_DIR): cannot create %s: %w", cfg.DataDir, err)
+	}
+	d, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	applied, err := d.Migrate(ctx)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if len(applied) > 0 {
+		o.Log.Info("database migrated", "applied", strings.Join(applied, ","))
+	}
+	n := &Node{Cfg: cfg, Log: o.Log, Clock: o.Clock, DB: d}
+	if err := n.build(ctx, o); err != nil {
+		d.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Node) build(ctx context.Context, o Options) error {
+	n.Orgs = orgs.New(n.DB, n.Clock)
+	org, err := n.Orgs.Get(ctx)
+	if err != nil {
+		return fmt.Errorf("read organisation: %w", err)
+	}
+	if org.SetupDone && n.Cfg.URLExplicit() && org.URL != n.Cfg.URL {
+		return fmt.Errorf("--url (ATRIUM_URL): %s differs from this node's identity %s chosen at setup; start with --url %s or without --url",
+			n.Cfg.URL, org.URL, org.URL)
+	}
+	if o.Mail == nil {
+		if n.Cfg.SMTPHost != "" {
+			o.Mail = mail.SMTPSender{Host: n.Cfg.SMTPHost, Port: n.Cfg.SMTPPort, User: n.Cfg.SMTPUser,
+				Password: n.Cfg.SMTPPassword, From: n.Cfg.SMTPFrom}
+		} else {
+			o.Mail = mail.LogSender{Log: n.Log}
+		}
+	}
+	store, err := media.NewDiskStore(filepath.Join(n.Cfg.DataDir, "media"))
+	if err != nil {
+		return fmt.Errorf("--data-dir (ATRIUM_DATA_DIR): media directory: %w", err)
+	}
+	n.Media = store
+	n.Accounts = accounts.New(accounts.Deps{DB: n.DB, Orgs: n.Orgs, Clock: n.Clock, Log: n.Log, Mail: o.Mail,
+		Hasher: accounts.NewHasher(n.Cfg.Argon2MemoryKiB, runtime.NumCPU()), BaseURL: n.URL})
+	n.Server = server.New(server.Options{Accounts: n.Accounts, Orgs: n.Orgs, Log: n.Log, BaseURL: n.URL,
+		Secure:    func() bool { return strings.HasPrefix(n.URL(context.Background()), "https://") },
+		BodyLimit: int(n.Cfg.MaxUploadBytes) + 64<<10})
+	n.routes()
+	if err := mastodon.Register(mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, BaseURL: n.URL}); err != nil {
+		return err
+	}
+	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
+		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes})
+}
+
+func (n *Node) defaultURL() string {
+	if n.Cfg.URL != "" {
+		return n.Cfg.URL
+	}
+	return n.Cfg.DefaultURL()
+}
+
+// URL is the node's public base URL: the one fixed at setup, else the configured or derived
+// one (before setup).
+func (n *Node) URL(ctx context.Context) string {
+	if org, err := n.Orgs.Get(ctx); err == nil && org.URL != "" {
+		return org.URL
+	}
+	return n.defaultURL()
+}
+
+// routes adds the operational endpoints.
+func (n *Node) routes() {
+	app := n.Server.App
+	app.Get("/healthz", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		if err := n.DB.PingContext(ctx); err != nil {
+			n.Log.Warn("health check: database unreachable", "err", err)
+			return c.Status(fiber.StatusServiceUnavailable).JSON(fiber.Map{"status": "unavailable", "database": "unreachable"})
+		}
+		return c.JSON(fiber.Map{"status": "ok", "database": "ok"})
+	})
+	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(n.Server.Registry, promhttp.HandlerOpts{})))
+}
+
+// Handler exposes the node as a net/http handler, for tests and in-process federation.
+func (n *Node) Handler() http.Handler {
+	n.handlerOnce.Do(func() { n.handler = adaptor.FiberApp(n.Server.App) })
+	return n.handler
+}
+
+// Serve answers HTTP on ln until ctx ends, then shuts down gracefully: no new connections,
+// requests in flight get up to ShutdownTimeout to finish.
+func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
+	errc := make(chan error, 1)
+	go func() { errc <- n.Server.App.Listener(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	n.Log.Info("shutting down", "grace", n.Cfg.ShutdownTimeout)
+	if err := n.Server.App.ShutdownWithTimeout(n.Cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// Close releases the database.
+func (n *Node) Close() error { return n.DB.Close() }

@@ -28,7 +28,9 @@ func TestBrowserFirstRunToDirectory(t *testing.T) {
 	base := n.HTTP.URL
 	admin := browser.New(t, 30*time.Second)
 	// at waits until the page's path is p: a submitted form has landed on its next page.
-	at := func(p string) chromedp.Action[chromedp.Void] { return landed("location.pathname === " + strconv.Quote(p)) }
+	at := func(p string) chromedp.Action[chromedp.Void] {
+		return landed("location.pathname === " + strconv.Quote(p))
+	}
 	// reloaded waits for the next document after a form posts back to the same page.
 	mark := chromedp.Evaluate[bool]("window.__old = true")
 	reloaded := landed("window.__old === undefined")
@@ -122,7 +124,7 @@ func TestBrowserFirstRunToDirectory(t *testing.T) {
 func landed(cond string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		for {
-			ok, err := chromedp.Evaluate[bool]("document.readyState === 'complete' && (" + cond + ")")(ctx, tg)
+			ok, err := chromedp.Evaluate[bool]("document.readyState === 'complete' && ("+cond+")")(ctx, tg)
 			if err == nil && ok {
 				return nil
 			}

@@ -1,0 +1,141 @@
+package mastodon
+
+import (
+	"html"
+	"strings"
+	"time"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+)
+
+// Field is a profile field (name/value pairs shown on Mastodon profiles).
+type Field struct {
+	Name       string  `json:"name"`
+	Value      string  `json:"value"`
+	VerifiedAt *string `json:"verified_at"`
+}
+
+// Source is the editable source of the signed-in account (verify_credentials only).
+type Source struct {
+	Privacy             string  `json:"privacy"`
+	Sensitive           bool    `json:"sensitive"`
+	Language            string  `json:"language"`
+	Note                string  `json:"note"`
+	Fields              []Field `json:"fields"`
+	FollowRequestsCount int     `json:"follow_requests_count"`
+}
+
+// Role is the account's role in Mastodon 4.x shape.
+type Role struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Color       string `json:"color"`
+	Permissions string `json:"permissions"`
+	Highlighted bool   `json:"highlighted"`
+}
+
+// WorkProfile is Atrium's extension of the Account entity.
+type WorkProfile struct {
+	JobTitle        string   `json:"job_title"`
+	Department      string   `json:"department"`
+	Location        string   `json:"location"`
+	Phone           string   `json:"phone,omitempty"`
+	Pronouns        string   `json:"pronouns"`
+	TimeZone        string   `json:"time_zone"`
+	Skills          []string `json:"skills"`
+	ManagerID       *string  `json:"manager_id"`
+	OpenToMoves     bool     `json:"open_to_internal_moves"`
+	OpenToMovesNote string   `json:"open_to_internal_moves_note,omitempty"`
+}
+
+// Account is Mastodon's Account entity.
+type Account struct {
+	ID             string       `json:"id"`
+	Username       string       `json:"username"`
+	Acct           string       `json:"acct"`
+	DisplayName    string       `json:"display_name"`
+	Locked         bool         `json:"locked"`
+	Bot            bool         `json:"bot"`
+	Discoverable   bool         `json:"discoverable"`
+	Indexable      bool         `json:"indexable"`
+	Group          bool         `json:"group"`
+	CreatedAt      string       `json:"created_at"`
+	Note           string       `json:"note"`
+	URL            string       `json:"url"`
+	URI            string       `json:"uri"`
+	Avatar         string       `json:"avatar"`
+	AvatarStatic   string       `json:"avatar_static"`
+	Header         string       `json:"header"`
+	HeaderStatic   string       `json:"header_static"`
+	FollowersCount int          `json:"followers_count"`
+	FollowingCount int          `json:"following_count"`
+	StatusesCount  int          `json:"statuses_count"`
+	LastStatusAt   *string      `json:"last_status_at"`
+	HideCollection bool         `json:"hide_collections"`
+	Emojis         []any        `json:"emojis"`
+	Fields         []Field      `json:"fields"`
+	Suspended      bool         `json:"suspended,omitempty"`
+	Source         *Source      `json:"source,omitempty"`
+	Role           *Role        `json:"role,omitempty"`
+	Atrium         *WorkProfile `json:"atrium,omitempty"`
+}
+
+// mastodonTime formats times as Mastodon does (ISO 8601 with milliseconds, UTC).
+func mastodonTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// noteHTML renders a plain-text bio as the HTML Mastodon clients expect.
+func noteHTML(bio string) string {
+	if strings.TrimSpace(bio) == "" {
+		return ""
+	}
+	var b strings.Builder
+	for _, para := range strings.Split(strings.ReplaceAll(bio, "\r\n", "\n"), "\n\n") {
+		b.WriteString("<p>")
+		b.WriteString(strings.ReplaceAll(html.EscapeString(para), "\n", "<br>"))
+		b.WriteString("</p>")
+	}
+	return b.String()
+}
+
+// workFields maps the work profile onto Mastodon profile fields, so apps show it.
+func workFields(u *accounts.User) []Field {
+	out := []Field{}
+	add := func(name, v string) {
+		if v != "" {
+			out = append(out, Field{Name: name, Value: html.EscapeString(v)})
+		}
+	}
+	add("Title", u.JobTitle)
+	add("Department", u.Department)
+	add("Location", u.Location)
+	add("Pronouns", u.Pronouns)
+	if len(u.Skills) > 0 {
+		add("Skills", strings.Join(u.Skills, ", "))
+	}
+	return out
+}
+
+func (a *api) account(u *accounts.User, base string) Account {
+	avatar := base + "/avatars/missing.png"
+	if u.AvatarKey != "" {
+		avatar = base + "/media/" + u.AvatarKey
+	}
+	profile := base + "/people/" + u.Username
+	return Account{
+		ID: u.ID, Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,
+		Discoverable: true, CreatedAt: mastodonTime(u.CreatedAt.Truncate(24 * time.Hour)),
+		Note: noteHTML(u.Bio), URL: profile, URI: base + "/users/" + u.Username,
+		Avatar: avatar, AvatarStatic: avatar, Header: base + "/headers/missing.png", HeaderStatic: base + "/headers/missing.png",
+		Emojis: []any{}, Fields: workFields(u), Suspended: !u.Active(),
+		Atrium: &WorkProfile{JobTitle: u.JobTitle, Department: u.Department, Location: u.Location, Phone: u.Phone,
+			Pronouns: u.Pronouns, TimeZone: u.TimeZone, Skills: nonNil(u.Skills), ManagerID: u.ManagerID,
+			OpenToMoves: u.OpenToMoves, OpenToMovesNote: u.OpenToMovesNote},
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

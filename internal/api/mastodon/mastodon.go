@@ -1,0 +1,99 @@
+package mastodon
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/server"
+)
+
+// Version is the Mastodon API version apps see; they gate features on it.
+const Version = "4.3.0 (compatible; Atrium 0.1.0)"
+
+// Deps are what the API needs.
+type Deps struct {
+	Server   *server.Server
+	Accounts *accounts.Service
+	Orgs     *orgs.Service
+	BaseURL  func(ctx context.Context) string
+}
+
+type api struct {
+	Deps
+	placeholder []byte
+}
+
+// Register mounts the client API routes.
+func Register(d Deps) error {
+	a := &api{Deps: d, placeholder: placeholderPNG()}
+	app := d.Server.App
+	app.Get("/api/v1/instance", a.instanceV1)
+	app.Get("/api/v2/instance", a.instanceV2)
+	app.Get("/api/v1/accounts/verify_credentials", server.RequireScope("read:accounts"), a.verifyCredentials)
+	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
+	for _, p := range []string{"/avatars/missing.png", "/headers/missing.png"} {
+		app.Get(p, a.missingImage)
+	}
+	return nil
+}
+
+func (a *api) verifyCredentials(c *fiber.Ctx) error {
+	u := server.CurrentUser(c)
+	acc := a.account(u, a.BaseURL(c.UserContext()))
+	acc.Source = &Source{Privacy: "private", Language: "en", Note: u.Bio, Fields: acc.Fields}
+	role := Role{ID: "0", Name: "", Permissions: "0"}
+	if u.IsAdmin() {
+		role = Role{ID: "3", Name: "Admin", Permissions: "1", Highlighted: true}
+	}
+	acc.Role = &role
+	return c.JSON(acc)
+}
+
+// getAccount shows a colleague. Deactivated people stay visible as suspended (their past
+// content still refers to them); unknown ids are 404 with Mastodon's message.
+func (a *api) getAccount(c *fiber.Ctx) error {
+	u, err := a.Accounts.Get(c.UserContext(), c.Params("id"))
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return errs.E(errs.NotFound, "Record not found")
+		}
+		return err
+	}
+	acc := a.account(u, a.BaseURL(c.UserContext()))
+	if !server.CurrentUser(c).IsAdmin() && server.CurrentUser(c).ID != u.ID {
+		acc.Atrium.Phone = "" // phone numbers stay on the directory page, not in app caches
+	}
+	return c.JSON(acc)
+}
+
+func (a *api) missingImage(c *fiber.Ctx) error {
+	c.Set("Content-Type", "image/png")
+	c.Set("Cache-Control", "public, max-age=86400")
+	return c.Send(a.placeholder)
+}
+
+// placeholderPNG draws the neutral avatar apps show for people without a picture.
+func placeholderPNG() []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 96, 96))
+	bg, fg := color.RGBA{0xd8, 0xdd, 0xe6, 0xff}, color.RGBA{0x9a, 0xa4, 0xb5, 0xff}
+	for y := 0; y < 96; y++ {
+		for x := 0; x < 96; x++ {
+			img.Set(x, y, bg)
+			dx, dy := x-48, y-36
+			if dx*dx+dy*dy < 16*16 || (y > 58 && (x-48)*(x-48)+(y-96)*(y-96) < 34*34) {
+				img.Set(x, y, fg)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, img)
+	return buf.Bytes()
+}

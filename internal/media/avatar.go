@@ -18,15 +18,16 @@ import (
 	"github.com/atrium-social/atrium/internal/errs"
 )
 
-// ErrTooLarge is wrapped by ProcessAvatar when the upload exceeds Limits, in bytes or pixels.
-// The returned error is also an *errs.Error of kind errs.TooLarge whose message tells the
-// person what to do.
-var ErrTooLarge = errors.New("media: image too large")
+// ErrTooLarge is wrapped by ProcessAvatar and ProcessUpload when the upload exceeds their
+// limits, in bytes or pixels. The returned error is also an *errs.Error of kind errs.TooLarge
+// whose message tells the person what to do.
+var ErrTooLarge = errors.New("media: upload too large")
 
 // ErrUnsupported is wrapped by ProcessAvatar when the upload is not a JPEG, PNG, GIF or WebP
-// image, or is one that cannot be decoded. The returned error is also an *errs.Error of kind
+// image, or is one that cannot be decoded, and by ProcessUpload when it is neither such an
+// image nor an accepted document. The returned error is also an *errs.Error of kind
 // errs.Invalid whose message tells the person what to do.
-var ErrUnsupported = errors.New("media: unsupported image")
+var ErrUnsupported = errors.New("media: unsupported file type")
 
 // The avatar edge lengths in pixels, exported so that pages can size <img> elements before
 // the image loads.
@@ -229,20 +230,25 @@ func centreSquare(b image.Rectangle) image.Rectangle {
 	return image.Rect(b.Min.X, y, b.Max.X, y+w)
 }
 
-// scaleSquare scales the square r of src to size×size. CatmullRom is sharp and free of
+// scaleSquare scales the square r of src to size×size.
+func scaleSquare(src image.Image, r image.Rectangle, size int) *image.RGBA {
+	return scaleTo(src, r, size, size)
+}
+
+// scaleTo scales the rectangle r of src to w×h, up or down. CatmullRom is sharp and free of
 // aliasing but its cost grows with the source, and converting a JPEG's YCbCr at every tap
 // made it most of the time spent on a phone photo. So large sources are first halved, each
 // halving an exact 2×2 average (ApproxBiLinear sampling midway between pixels), which is a
 // proper anti-aliasing filter for that step; CatmullRom then does at most a 2× reduction.
-func scaleSquare(src image.Image, r image.Rectangle, size int) *image.RGBA {
-	for r.Dx()/2 >= size {
-		half := r.Dx() / 2
-		mid := image.NewRGBA(image.Rect(0, 0, half, half))
-		even := image.Rectangle{Min: r.Min, Max: r.Min.Add(image.Pt(2*half, 2*half))}
+func scaleTo(src image.Image, r image.Rectangle, w, h int) *image.RGBA {
+	for r.Dx()/2 >= w && r.Dy()/2 >= h {
+		hw, hh := r.Dx()/2, r.Dy()/2
+		mid := image.NewRGBA(image.Rect(0, 0, hw, hh))
+		even := image.Rectangle{Min: r.Min, Max: r.Min.Add(image.Pt(2*hw, 2*hh))}
 		draw.ApproxBiLinear.Scale(mid, mid.Bounds(), src, even, draw.Src, nil)
 		src, r = mid, mid.Bounds()
 	}
-	dst := image.NewRGBA(image.Rect(0, 0, size, size))
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
 	draw.CatmullRom.Scale(dst, dst.Bounds(), src, r, draw.Src, nil)
 	return dst
 }
@@ -276,7 +282,7 @@ func encode(img image.Image, asPNG bool) ([]byte, error) {
 		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: jpegQuality})
 	}
 	if err != nil {
-		return nil, fmt.Errorf("media: encode avatar: %w", err)
+		return nil, fmt.Errorf("media: encode image: %w", err)
 	}
 	return buf.Bytes(), nil
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,9 +27,18 @@ import (
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/mail"
+	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/media"
+	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/outbound"
+	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/previews"
+	"github.com/atrium-social/atrium/internal/realtime"
 	"github.com/atrium-social/atrium/internal/server"
 	"github.com/atrium-social/atrium/web"
 )
@@ -50,6 +60,13 @@ type Node struct {
 	Accounts *accounts.Service
 	Media    media.Store
 	Server   *server.Server
+	Posts    *posts.Service
+	Follows  *follows.Service
+	Notify   *notify.Service
+	Previews *previews.Service
+	Jobs     *jobs.Queue
+	Hub      *realtime.Hub
+	Outbound *outbound.Client
 
 	handlerOnce sync.Once
 	handler     http.Handler
@@ -120,7 +137,11 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		Secure:    func() bool { return strings.HasPrefix(n.URL(context.Background()), "https://") },
 		BodyLimit: int(n.Cfg.MaxUploadBytes) + 64<<10})
 	n.routes()
-	if err := mastodon.Register(mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, BaseURL: n.URL}); err != nil {
+	n.buildSocial()
+	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
+		Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL}
+	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
+	if err := mastodon.Register(md); err != nil {
 		return err
 	}
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
@@ -142,6 +163,63 @@ func (n *Node) URL(ctx context.Context) string {
 	}
 	return n.defaultURL()
 }
+
+// buildSocial wires the social core: follows feed the home feed, posts notify, links get
+// previews through the job queue and the SSRF-safe client.
+func (n *Node) buildSocial() {
+	n.Hub = realtime.NewHub(n.Log)
+	n.Jobs = jobs.New(n.DB, n.Clock, n.Log, jobs.Options{})
+	n.Outbound = outbound.New(outbound.Options{AllowPrivate: n.Cfg.AllowPrivateNets, AllowInsecureHTTP: n.Cfg.AllowInsecureHTTP,
+		UserAgent: "Atrium/" + Version + " (+" + n.defaultURL() + ")"})
+	n.Previews = previews.New(n.DB, n.Outbound, n.Clock, n.Log)
+	n.Follows = &follows.Service{DB: n.DB, Clock: n.Clock}
+	host := func() string {
+		return strings.TrimPrefix(strings.TrimPrefix(n.URL(context.Background()), "https://"), "http://")
+	}
+	md := markup.New(markup.Options{LocalHost: host(),
+		TagURL: func(tag string) string { return n.URL(context.Background()) + "/tags/" + url.PathEscape(tag) },
+		ProfileURL: func(m markup.Mention) string {
+			if m.Host == "" || m.Host == host() {
+				return n.URL(context.Background()) + "/people/" + m.Username
+			}
+			return "https://" + m.Host + "/@" + m.Username
+		}})
+	n.Posts = posts.New(posts.Deps{DB: n.DB, Clock: n.Clock, Log: n.Log, Accounts: n.Accounts, Follows: n.Follows,
+		Markup: md, Media: n.Media, BaseURL: n.URL})
+	n.Notify = &notify.Service{DB: n.DB, Clock: n.Clock}
+	n.Posts.AddHook(n.Notify)
+	n.Follows.Hooks = []follows.Hook{n.Posts, n.Notify}
+	n.Jobs.Handle("link_preview", func(ctx context.Context, j *jobs.Job) error {
+		var u string
+		if err := j.Decode(&u); err != nil {
+			return jobs.Permanent(err)
+		}
+		if _, err := n.Previews.Fetch(ctx, u); err != nil {
+			if errs.KindOf(err) == errs.Invalid {
+				return jobs.Permanent(err)
+			}
+			return err
+		}
+		return nil
+	}, jobs.Concurrency(2))
+}
+
+// fetchPreviews queues a preview fetch for each link of a post (once per URL while queued).
+func (n *Node) fetchPreviews(ctx context.Context, p *posts.Post) {
+	var links []string
+	if err := n.DB.NewSelect().Table("post_links").Column("url").Where("post_id = ?", p.ID).Scan(ctx, &links); err != nil {
+		n.Log.Warn("previews: read links", "post", p.ID, "err", err)
+		return
+	}
+	for _, l := range links {
+		if err := n.Jobs.EnqueueNow(ctx, "link_preview", l, jobs.Dedupe("preview:"+l)); err != nil {
+			n.Log.Warn("previews: enqueue", "url", l, "err", err)
+		}
+	}
+}
+
+// Start runs the node's background work (the job queue) until ctx ends.
+func (n *Node) Start(ctx context.Context) { n.Jobs.Start(ctx) }
 
 // routes adds the operational endpoints.
 func (n *Node) routes() {
@@ -167,6 +245,7 @@ func (n *Node) Handler() http.Handler {
 // Serve answers HTTP on ln until ctx ends, then shuts down gracefully: no new connections,
 // requests in flight get up to ShutdownTimeout to finish.
 func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
+	n.Start(ctx)
 	errc := make(chan error, 1)
 	go func() { errc <- n.Server.App.Listener(ln) }()
 	select {
@@ -181,5 +260,12 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close releases the database.
-func (n *Node) Close() error { return n.DB.Close() }
+// Close stops background work and releases the database.
+func (n *Node) Close() error {
+	n.Jobs.Close()
+	n.Hub.Close()
+	return n.DB.Close()
+}
+
+// Version is the software version the node reports.
+const Version = "0.1.0"

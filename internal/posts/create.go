@@ -224,8 +224,10 @@ func (s *Service) insertLinks(ctx context.Context, tx bun.IDB, postID string, li
 		if i >= 4 { // previews for the first few links are plenty
 			break
 		}
-		if _, err := tx.NewInsert().TableExpr("post_links").Value("post_id", "?", postID).Value("url", "?", l).
-			On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		if len(l) > 2048 { // longer keys cannot be indexed on PostgreSQL, and are never real links
+			continue
+		}
+		if _, err := tx.NewRaw("INSERT INTO post_links (post_id, url) VALUES (?, ?) ON CONFLICT DO NOTHING", postID, l).Exec(ctx); err != nil {
 			return err
 		}
 	}

@@ -197,3 +197,61 @@ func (s *Service) Unfollowed(ctx context.Context, tx bun.IDB, followerID, follow
 		followerID, followeeID, followerID).Exec(ctx)
 	return err
 }
+
+// Authors maps post ids to their authors' ids (for in_reply_to_account_id), one query.
+func (s *Service) Authors(ctx context.Context, postIDs []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(postIDs) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID       string `bun:"id"`
+		AuthorID string `bun:"author_id"`
+	}
+	if err := s.DB.NewSelect().Table("posts").Column("id", "author_id").Where("id IN (?)", bun.In(postIDs)).Scan(ctx, &rows); err != nil {
+		return nil, err
+	}
+	for _, r := range rows {
+		out[r.ID] = r.AuthorID
+	}
+	return out, nil
+}
+
+// Search finds top-level posts the viewer may see whose text has every word of q, newest
+// first. A plain scan bounded by the limit and the newest rows; full-text indexing comes
+// with the search issue.
+func (s *Service) Search(ctx context.Context, v *Viewer, q string, limit int) ([]*Post, error) {
+	words := strings.Fields(strings.ToLower(q))
+	if len(words) == 0 {
+		return nil, nil
+	}
+	var out []*Post
+	sel := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*").Where("p.reblog_of_id IS NULL")
+	for _, w := range words {
+		sel = sel.Where("LOWER(p.content_text) LIKE ? ESCAPE '\\'", "%"+likeEscape(w)+"%")
+	}
+	sel = visibleFilter(sel, v).OrderExpr("p.id DESC").Limit(int64(limit))
+	if err := sel.Scan(ctx); err != nil {
+		return nil, err
+	}
+	// Comments are visible through their thread's root, which the SQL filter cannot see.
+	kept := out[:0]
+	for _, p := range out {
+		if ok, err := s.canSeePost(ctx, v, p); err == nil && ok {
+			kept = append(kept, p)
+		}
+	}
+	return kept, s.hydrate(ctx, kept)
+}
+
+// SearchTags lists hashtags in use that start with prefix.
+func (s *Service) SearchTags(ctx context.Context, prefix string, limit int) ([]string, error) {
+	var out []string
+	err := s.DB.NewSelect().Table("post_tags").ColumnExpr("DISTINCT tag").
+		Where("tag LIKE ? ESCAPE '\\'", likeEscape(strings.ToLower(prefix))+"%").OrderExpr("tag").Limit(int64(limit)).Scan(ctx, &out)
+	return out, err
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

@@ -269,3 +269,28 @@ func (s *Service) Thread(ctx context.Context, v *Viewer, id string) (ancestors, 
 	return ancestors, descendants, nil
 }
 
+// Sharers lists who shared a post, newest first.
+func (s *Service) Sharers(ctx context.Context, v *Viewer, id string, limit int) ([]string, error) {
+	p, err := s.visible(ctx, s.DB, v, id)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	return out, s.DB.NewSelect().Table("posts").Column("author_id").Where("reblog_of_id = ? AND deleted_at IS NULL", p.ID).
+		OrderExpr("id DESC").Limit(int64(limit)).Scan(ctx, &out)
+}
+
+// Reacted lists the posts the viewer reacted to (Mastodon's favourites), newest first.
+func (s *Service) Reacted(ctx context.Context, v *Viewer, pg Page) ([]*Post, error) {
+	var out []*Post
+	q := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*").
+		Join("JOIN reactions r ON r.post_id = p.id").Where("r.account_id = ? AND p.deleted_at IS NULL", v.ID)
+	q, asc := pg.apply(q, "p.id")
+	if err := q.Scan(ctx); err != nil {
+		return nil, err
+	}
+	if asc {
+		reverse(out)
+	}
+	return out, s.hydrate(ctx, out)
+}

@@ -145,7 +145,9 @@ type feedEntry struct {
 }
 
 // ReactionSet returns the reactions people can use: like plus a small set, as in Workplace.
-func ReactionSet() []string { return []string{"👍", "❤️", "😂", "😮", "😢", "🎉", "🙏"} }
+func ReactionSet() []string {
+	return []string{"👍", "❤️", "😂", "😮", "😢", "🎉", "🙏"}
+}
 
 // ValidReaction reports whether e is in the set.
 func ValidReaction(e string) bool {

@@ -13,6 +13,7 @@ import (
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/markup"
+	"github.com/atrium-social/atrium/internal/media"
 )
 
 // Limits of what a post may hold; the Mastodon instance endpoint reports the same numbers.
@@ -40,6 +41,7 @@ type Deps struct {
 	Accounts *accounts.Service
 	Follows  *follows.Service
 	Markup   *markup.Renderer
+	Media    media.Store
 	// BaseURL is the node's public URL; post URIs are built from it.
 	BaseURL func(ctx context.Context) string
 	// GroupMember answers group membership once groups exist (nil: nobody but the author).
@@ -49,11 +51,12 @@ type Deps struct {
 // Service is the social core.
 type Service struct {
 	Deps
-	hooks []Hook
+	hooks   []Hook
+	uploads chan struct{}
 }
 
 // New makes the service.
-func New(d Deps) *Service { return &Service{Deps: d} }
+func New(d Deps) *Service { return &Service{Deps: d, uploads: make(chan struct{}, 2)} }
 
 // AddHook registers a listener for the core's events.
 func (s *Service) AddHook(h Hook) { s.hooks = append(s.hooks, h) }

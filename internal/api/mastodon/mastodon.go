@@ -6,12 +6,17 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/server"
 )
 
@@ -23,7 +28,13 @@ type Deps struct {
 	Server   *server.Server
 	Accounts *accounts.Service
 	Orgs     *orgs.Service
-	BaseURL  func(ctx context.Context) string
+	Posts    *posts.Service
+	Follows  *follows.Service
+	Notify   *notify.Service
+	Previews *previews.Service // nil: no link cards
+	// FetchPreviews queues link-preview fetches for a new or edited post (after commit).
+	FetchPreviews func(ctx context.Context, p *posts.Post)
+	BaseURL       func(ctx context.Context) string
 }
 
 type api struct {
@@ -38,11 +49,28 @@ func Register(d Deps) error {
 	app.Get("/api/v1/instance", a.instanceV1)
 	app.Get("/api/v2/instance", a.instanceV2)
 	app.Get("/api/v1/accounts/verify_credentials", server.RequireScope("read:accounts"), a.verifyCredentials)
-	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	for _, p := range []string{"/avatars/missing.png", "/headers/missing.png"} {
 		app.Get(p, a.missingImage)
 	}
+	a.statusRoutes(app)
+	a.timelineRoutes(app)
+	a.socialRoutes(app)
+	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
+	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil
+}
+
+// afterCreate starts the work a new post needs outside the request: link previews.
+func (a *api) afterCreate(c *fiber.Ctx, p *posts.Post) {
+	if a.FetchPreviews != nil {
+		a.FetchPreviews(c.UserContext(), p)
+	}
+}
+
+// parseTime reads an RFC 3339 time; a zero time when absent or malformed.
+func parseTime(s string) time.Time {
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
 }
 
 func (a *api) verifyCredentials(c *fiber.Ctx) error {

@@ -83,7 +83,9 @@ func Start(t testing.TB, o Options) *Node {
 	}
 	hs.Config.Handler = n.Handler()
 	hs.Start()
-	t.Cleanup(func() { hs.Close(); n.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	n.Start(ctx)
+	t.Cleanup(func() { hs.Close(); cancel(); n.Close() })
 	tn := &Node{Node: n, HTTP: hs, Mail: mb}
 	if o.Setup {
 		_, err := n.Accounts.RunSetup(context.Background(), accounts.Setup{OrgName: "Acme", URL: n.URL(context.Background()),

@@ -1,0 +1,126 @@
+package mastodon
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atrium-social/atrium/internal/notify"
+	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/realtime"
+)
+
+// Live renders committed events in Mastodon's shapes once and publishes them to the
+// realtime hub: the streaming API and the browser's websocket carry the same events.
+type Live struct {
+	api *api
+	hub *realtime.Hub
+	log *slog.Logger
+}
+
+// NewLive makes the publisher (notify.Live) for a node.
+func NewLive(d Deps, hub *realtime.Hub, log *slog.Logger) *Live {
+	return &Live{api: &api{Deps: d}, hub: hub, log: log}
+}
+
+func (l *Live) publish(stream, kind, account string, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		l.log.Error("live: encode", "kind", kind, "err", err)
+		return
+	}
+	l.hub.Publish(realtime.Event{Stream: stream, Kind: kind, Payload: b, AccountID: account})
+}
+
+// Notified sends the notification to its recipient, with the new unread count for badges.
+func (l *Live) Notified(n *notify.Notification) {
+	ctx := context.Background()
+	u, err := l.api.Accounts.Get(ctx, n.AccountID)
+	if err != nil {
+		return
+	}
+	// Render as the recipient sees it; a throwaway fiber context is not needed: the entity
+	// builder only needs the viewer and the base URL.
+	list, err := l.api.notificationsFor(ctx, posts.ViewerOf(u), []notify.Notification{*n})
+	if err != nil || len(list) == 0 {
+		return
+	}
+	l.publish(realtime.StreamUser, realtime.KindNotification, n.AccountID, list[0])
+	l.publish(realtime.StreamNotification, realtime.KindNotification, n.AccountID, list[0])
+	if count, err := l.api.Notify.Unread(ctx, n.AccountID); err == nil {
+		l.publish(realtime.StreamUser, realtime.KindBadge, n.AccountID, fiber.Map{"notifications": count})
+	}
+}
+
+// PostPublished sends a new post or share to the home streams of the people whose feed
+// received it, and to the company, public and hashtag streams its audience allows.
+func (l *Live) PostPublished(p *posts.Post, feedAccounts []string) {
+	ctx := context.Background()
+	author, err := l.api.Accounts.Get(ctx, p.AuthorID)
+	if err != nil {
+		return
+	}
+	// A new post carries no one's reactions yet, so the author's rendering is everyone's.
+	st, err := l.api.status(ctx, posts.ViewerOf(author), p)
+	if err != nil {
+		return
+	}
+	st.Reblogged, st.Favourited, st.Bookmarked = false, false, false
+	b, err := json.Marshal(st)
+	if err != nil {
+		return
+	}
+	for _, id := range feedAccounts {
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: realtime.KindUpdate, Payload: b, AccountID: id})
+	}
+	if p.ReblogOfID != nil || p.InReplyToID != nil {
+		return
+	}
+	switch p.Audience {
+	case posts.Public:
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamPublic, Kind: realtime.KindUpdate, Payload: b})
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamPublicLocal, Kind: realtime.KindUpdate, Payload: b})
+		for _, t := range p.Tags {
+			l.hub.Publish(realtime.Event{Stream: realtime.HashtagStream(t), Kind: realtime.KindUpdate, Payload: b})
+		}
+	case posts.Company:
+		// Only people signed in on this node can subscribe, so the local streams are safe.
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamPublicLocal, Kind: realtime.KindUpdate, Payload: b})
+		for _, t := range p.Tags {
+			l.hub.Publish(realtime.Event{Stream: realtime.LocalHashtagStream(t), Kind: realtime.KindUpdate, Payload: b})
+		}
+	}
+}
+
+// PostChanged tells the people who can see a post about an edit, a new comment or a
+// deletion, so open pages update in place.
+func (l *Live) PostChanged(p *posts.Post, deleted bool) {
+	ctx := context.Background()
+	rootID := p.ThreadID
+	var audience []string
+	if err := l.api.Posts.DB.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", rootID).Scan(ctx, &audience); err != nil {
+		return
+	}
+	if deleted {
+		for _, id := range audience {
+			l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: realtime.KindDelete, Payload: []byte(p.ID), AccountID: id})
+		}
+		return
+	}
+	author, err := l.api.Accounts.Get(ctx, p.AuthorID)
+	if err != nil {
+		return
+	}
+	st, err := l.api.status(ctx, posts.ViewerOf(author), p)
+	if err != nil {
+		return
+	}
+	st.Reblogged, st.Favourited, st.Bookmarked = false, false, false
+	b, _ := json.Marshal(st)
+	kind := realtime.KindStatusUpdate
+	for _, id := range audience {
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: kind, Payload: b, AccountID: id})
+	}
+}

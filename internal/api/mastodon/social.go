@@ -1,0 +1,377 @@
+package mastodon
+
+import (
+	"context"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/notify"
+	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/server"
+)
+
+func (a *api) socialRoutes(app *fiber.App) {
+	read := server.RequireScope("read:accounts")
+	app.Get("/api/v1/accounts/lookup", read, a.lookup)
+	app.Get("/api/v1/accounts/relationships", server.RequireScope("read:follows"), a.relationships)
+	app.Post("/api/v1/accounts/:id/follow", server.RequireScope("write:follows"), a.follow(true))
+	app.Post("/api/v1/accounts/:id/unfollow", server.RequireScope("write:follows"), a.follow(false))
+	app.Get("/api/v1/accounts/:id/followers", read, a.followList(true))
+	app.Get("/api/v1/accounts/:id/following", read, a.followList(false))
+
+	rn := server.RequireScope("read:notifications")
+	wn := server.RequireScope("write:notifications")
+	app.Get("/api/v1/notifications", rn, a.notifications)
+	app.Get("/api/v1/notifications/unread_count", rn, a.unreadCount)
+	app.Post("/api/v1/notifications/clear", wn, a.clearNotifications)
+	app.Get("/api/v1/notifications/:id", rn, a.notification)
+	app.Post("/api/v1/notifications/:id/dismiss", wn, a.dismissNotification)
+
+	app.Post("/api/v2/media", server.RequireScope("write:media"), a.upload)
+	app.Post("/api/v1/media", server.RequireScope("write:media"), a.upload)
+	app.Get("/api/v1/media/:id", server.RequireScope("write:media"), a.getMedia)
+	app.Put("/api/v1/media/:id", server.RequireScope("write:media"), a.describeMedia)
+
+	app.Get("/api/v2/search", server.RequireScope("read:search"), a.search)
+	app.Get("/api/v1/announcements", server.RequireScope("read"), a.announcements)
+	app.Post("/api/v1/announcements/:id/dismiss", server.RequireScope("write:accounts"), a.markRead)
+}
+
+func (a *api) lookup(c *fiber.Ctx) error {
+	acct := strings.TrimPrefix(c.Query("acct"), "@")
+	name, local := posts.LocalAcct(acct, hostOf(a.BaseURL(c.UserContext())))
+	if !local {
+		return errNotFound() // remote accounts arrive with federation
+	}
+	u, err := a.Accounts.ByUsername(c.UserContext(), name)
+	if err != nil {
+		return errNotFound()
+	}
+	return c.JSON(a.account(u, a.BaseURL(c.UserContext())))
+}
+
+func (a *api) relationships(c *fiber.Ctx) error {
+	p, err := readParams(c)
+	if err != nil {
+		return err
+	}
+	ids := p.strs("id")
+	if len(ids) > 40 {
+		return errs.Field("id", "ask for at most 40 accounts at a time")
+	}
+	rels, err := a.Follows.Relationships(c.UserContext(), server.CurrentUser(c).ID, ids)
+	if err != nil {
+		return err
+	}
+	out := make([]fiber.Map, 0, len(rels))
+	for _, r := range rels {
+		out = append(out, relationship(r.ID, r.Following, r.FollowedBy))
+	}
+	return c.JSON(out)
+}
+
+func relationship(id string, following, followedBy bool) fiber.Map {
+	return fiber.Map{"id": id, "following": following, "showing_reblogs": following, "notifying": false, "languages": nil,
+		"followed_by": followedBy, "blocking": false, "blocked_by": false, "muting": false, "muting_notifications": false,
+		"requested": false, "requested_by": false, "domain_blocking": false, "endorsed": false, "note": ""}
+}
+
+func (a *api) follow(on bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		me := server.CurrentUser(c)
+		target, err := a.Accounts.Get(c.UserContext(), c.Params("id"))
+		if err != nil || !target.Active() {
+			return errNotFound()
+		}
+		if on {
+			if _, err := a.Follows.Follow(c.UserContext(), me.ID, target.ID); err != nil {
+				return err
+			}
+		} else if err := a.Follows.Unfollow(c.UserContext(), me.ID, target.ID); err != nil {
+			return err
+		}
+		rels, err := a.Follows.Relationships(c.UserContext(), me.ID, []string{target.ID})
+		if err != nil {
+			return err
+		}
+		return c.JSON(relationship(target.ID, rels[0].Following, rels[0].FollowedBy))
+	}
+}
+
+func (a *api) followList(followers bool) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if _, err := a.Accounts.Get(c.UserContext(), c.Params("id")); err != nil {
+			return errNotFound()
+		}
+		edges, err := a.Follows.Page(c.UserContext(), c.Params("id"), followers, parseTime(c.Query("max_id")), 80)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(edges))
+		for _, e := range edges {
+			if followers {
+				ids = append(ids, e.FollowerID)
+			} else {
+				ids = append(ids, e.FolloweeID)
+			}
+		}
+		return a.accountList(c, ids)
+	}
+}
+
+// notificationEntity renders a notification in Mastodon's shape. Comments are "mention"
+// notifications to apps (a reply mentions you in Mastodon), with Atrium's kind alongside.
+func (a *api) notificationEntities(c *fiber.Ctx, ns []notify.Notification) ([]fiber.Map, error) {
+	return a.notificationsFor(c.UserContext(), posts.ViewerOf(server.CurrentUser(c)), ns)
+}
+
+func (a *api) notificationsFor(ctx context.Context, v *posts.Viewer, ns []notify.Notification) ([]fiber.Map, error) {
+	var from, postIDs []string
+	for _, n := range ns {
+		from = append(from, n.FromID)
+		if n.PostID != nil {
+			postIDs = append(postIDs, *n.PostID)
+		}
+	}
+	people, err := a.Accounts.GetMany(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	statuses := map[string]Status{}
+	for _, id := range postIDs {
+		if _, ok := statuses[id]; ok {
+			continue
+		}
+		if p, err := a.Posts.Get(ctx, v, id); err == nil {
+			if st, err := a.status(ctx, v, p); err == nil {
+				statuses[id] = st
+			}
+		}
+	}
+	base := a.BaseURL(ctx)
+	out := make([]fiber.Map, 0, len(ns))
+	for _, n := range ns {
+		u := people[n.FromID]
+		if u == nil {
+			continue
+		}
+		kind := n.Kind
+		switch kind {
+		case notify.Comment:
+			kind = "mention"
+		case notify.Announcement:
+			kind = "status"
+		}
+		m := fiber.Map{"id": n.ID, "type": kind, "created_at": mastodonTime(n.CreatedAt), "account": a.account(u, base),
+			"atrium_kind": n.Kind, "atrium_emoji": n.Emoji, "group_key": "ungrouped-" + n.ID}
+		if n.PostID != nil {
+			st, ok := statuses[*n.PostID]
+			if !ok {
+				continue // the post is gone or no longer visible
+			}
+			m["status"] = st
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+func (a *api) notifications(c *fiber.Ctx) error {
+	p, err := readParams(c)
+	if err != nil {
+		return err
+	}
+	pg, err := p.page(40, 80)
+	if err != nil {
+		return err
+	}
+	q := notify.Query{MaxID: pg.MaxID, SinceID: pg.SinceID, MinID: pg.MinID, Limit: pg.Limit,
+		Types: kindsFrom(p.strs("types")), ExcludeTypes: kindsFrom(p.strs("exclude_types"))}
+	ns, err := a.Notify.List(c.UserContext(), server.CurrentUser(c).ID, q)
+	if err != nil {
+		return err
+	}
+	out, err := a.notificationEntities(c, ns)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(ns))
+	for i, n := range ns {
+		ids[i] = n.ID
+	}
+	linkHeader(c, a.BaseURL(c.UserContext()), ids)
+	return c.JSON(out)
+}
+
+// kindsFrom maps Mastodon's type names onto ours (mention covers comments).
+func kindsFrom(types []string) []string {
+	var out []string
+	for _, t := range types {
+		out = append(out, t)
+		if t == "mention" {
+			out = append(out, notify.Comment)
+		}
+		if t == "status" {
+			out = append(out, notify.Announcement)
+		}
+	}
+	return out
+}
+
+func (a *api) unreadCount(c *fiber.Ctx) error {
+	n, err := a.Notify.Unread(c.UserContext(), server.CurrentUser(c).ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"count": n})
+}
+
+func (a *api) notification(c *fiber.Ctx) error {
+	n, err := a.Notify.Get(c.UserContext(), server.CurrentUser(c).ID, c.Params("id"))
+	if err != nil {
+		return errNotFound()
+	}
+	out, err := a.notificationEntities(c, []notify.Notification{*n})
+	if err != nil {
+		return err
+	}
+	if len(out) == 0 {
+		return errNotFound()
+	}
+	return c.JSON(out[0])
+}
+
+func (a *api) clearNotifications(c *fiber.Ctx) error {
+	if err := a.Notify.Clear(c.UserContext(), server.CurrentUser(c).ID); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{})
+}
+
+func (a *api) dismissNotification(c *fiber.Ctx) error {
+	if err := a.Notify.Dismiss(c.UserContext(), server.CurrentUser(c).ID, c.Params("id")); err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{})
+}
+
+func (a *api) upload(c *fiber.Ctx) error {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		return errs.Field("file", "attach the file as multipart form field \"file\"")
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	at, err := a.Posts.Upload(c.UserContext(), server.CurrentUser(c), f, fh.Filename, c.FormValue("description"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(presenter{api: a, base: a.BaseURL(c.UserContext())}.media(*at))
+}
+
+func (a *api) getMedia(c *fiber.Ctx) error {
+	at, err := a.Posts.Attachment(c.UserContext(), server.CurrentUser(c), c.Params("id"))
+	if err != nil {
+		return errNotFound()
+	}
+	return c.JSON(presenter{api: a, base: a.BaseURL(c.UserContext())}.media(*at))
+}
+
+func (a *api) describeMedia(c *fiber.Ctx) error {
+	p, err := readParams(c)
+	if err != nil {
+		return err
+	}
+	at, err := a.Posts.Describe(c.UserContext(), server.CurrentUser(c), c.Params("id"), p.str("description"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(presenter{api: a, base: a.BaseURL(c.UserContext())}.media(*at))
+}
+
+func (a *api) search(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	q := strings.TrimSpace(c.Query("q"))
+	if q == "" {
+		return errs.Field("q", "say what to search for")
+	}
+	kind := c.Query("type")
+	limit := c.QueryInt("limit", 20)
+	if limit < 1 || limit > 40 {
+		limit = 20
+	}
+	base := a.BaseURL(ctx)
+	v := posts.ViewerOf(server.CurrentUser(c))
+	res := fiber.Map{"accounts": []Account{}, "statuses": []Status{}, "hashtags": []fiber.Map{}}
+	if kind == "" || kind == "accounts" {
+		name := strings.TrimPrefix(q, "@")
+		if local, ok := posts.LocalAcct(name, hostOf(base)); ok && strings.Contains(name, "@") {
+			name = local
+		}
+		people, err := a.Accounts.Directory(ctx, accounts.DirectoryQuery{Q: name, Limit: limit})
+		if err != nil {
+			return err
+		}
+		list := []Account{}
+		for i := range people {
+			list = append(list, a.account(&people[i], base))
+		}
+		res["accounts"] = list
+	}
+	if kind == "" || kind == "hashtags" {
+		tags, err := a.Posts.SearchTags(ctx, strings.TrimPrefix(q, "#"), limit)
+		if err != nil {
+			return err
+		}
+		list := []fiber.Map{}
+		for _, t := range tags {
+			list = append(list, fiber.Map{"name": t, "url": base + "/tags/" + t, "history": []any{}, "following": false})
+		}
+		res["hashtags"] = list
+	}
+	if kind == "" || kind == "statuses" {
+		ps, err := a.Posts.Search(ctx, v, q, limit)
+		if err != nil {
+			return err
+		}
+		sts, err := a.statuses(ctx, v, ps)
+		if err != nil {
+			return err
+		}
+		res["statuses"] = sts
+	}
+	return c.JSON(res)
+}
+
+// announcements maps the node's important posts onto Mastodon's Announcement entity.
+func (a *api) announcements(c *fiber.Ctx) error {
+	v := posts.ViewerOf(server.CurrentUser(c))
+	ps, err := a.Posts.Announcements(c.UserContext(), v)
+	if err != nil {
+		return err
+	}
+	out := []fiber.Map{}
+	for _, p := range ps {
+		m := fiber.Map{"id": p.ID, "content": p.ContentHTML, "starts_at": nil, "ends_at": nil, "all_day": false,
+			"published_at": mastodonTime(p.CreatedAt), "updated_at": mastodonTime(p.CreatedAt), "read": false,
+			"mentions": []any{}, "statuses": []any{}, "tags": []any{}, "emojis": []any{}, "reactions": []any{}}
+		if p.ImportantUntil != nil {
+			m["ends_at"] = mastodonTime(*p.ImportantUntil)
+		}
+		out = append(out, m)
+	}
+	return c.JSON(out)
+}
+
+func hostOf(base string) string {
+	if i := strings.Index(base, "://"); i >= 0 {
+		return base[i+3:]
+	}
+	return base
+}

@@ -218,8 +218,27 @@ func (n *Node) fetchPreviews(ctx context.Context, p *posts.Post) {
 	}
 }
 
-// Start runs the node's background work (the job queue) until ctx ends.
-func (n *Node) Start(ctx context.Context) { n.Jobs.Start(ctx) }
+// Start runs the node's background work until ctx ends: the job queue, and the periodic
+// trim that keeps every home feed at posts.FeedKeep entries.
+func (n *Node) Start(ctx context.Context) {
+	n.Jobs.Start(ctx)
+	go func() {
+		t := time.NewTicker(15 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if removed, err := n.Posts.TrimFeeds(ctx); err != nil {
+					n.Log.Warn("feed trim failed", "err", err)
+				} else if removed > 0 {
+					n.Log.Debug("feeds trimmed", "removed", removed)
+				}
+			}
+		}
+	}()
+}
 
 // routes adds the operational endpoints.
 func (n *Node) routes() {

@@ -45,6 +45,10 @@ func reverse(ps []*Post) {
 	}
 }
 
+// FeedKeep is how many entries each person's materialised home feed keeps; older pages are
+// read from the posts themselves (the slow path), as Mastodon does past its 800.
+const FeedKeep = 800
+
 // Home is the viewer's home feed: their own posts, those of people they follow and those
 // addressed to them, newest first. It reads the materialised feed (written at post time),
 // so its cost is one index range of the page size, whatever the size of the database.
@@ -62,7 +66,61 @@ func (s *Service) Home(ctx context.Context, v *Viewer, pg Page) ([]*Post, error)
 	if asc {
 		reverse(out)
 	}
+	if len(out) < pg.limit() && pg.MinID == "" && pg.SinceID == "" {
+		// Past the end of a trimmed feed, read older posts from their authors directly.
+		trimmed, err := s.DB.NewSelect().Table("home_feed").Where("account_id = ?", v.ID).Offset(FeedKeep - 1).Limit(1).Exists(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if trimmed {
+			cursor := pg.MaxID
+			if len(out) > 0 {
+				cursor = out[len(out)-1].ID
+			}
+			older, err := s.homeFallback(ctx, v, Page{MaxID: cursor, Limit: pg.limit() - len(out)})
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, older...)
+		}
+	}
 	return out, s.hydrate(ctx, out)
+}
+
+// homeFallback builds home feed entries from the posts table: top-level posts and shares by
+// the viewer and the people they follow, and posts addressed to them, that they may see.
+func (s *Service) homeFallback(ctx context.Context, v *Viewer, pg Page) ([]*Post, error) {
+	var out []*Post
+	q := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*").Where("p.in_reply_to_id IS NULL").
+		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
+			return q.Where("p.author_id = ?", v.ID).
+				WhereOr("p.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)", v.ID).
+				WhereOr("EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_id = p.id AND r.account_id = ?)", v.ID)
+		})
+	q, _ = pg.apply(visibleFilter(q, v), "p.id")
+	return out, q.Scan(ctx)
+}
+
+// TrimFeeds keeps the newest FeedKeep entries of every home feed that has grown past it, so
+// the table holds at most FeedKeep rows a person whatever the age of the node. It returns the
+// number of entries removed. Run it periodically (a job).
+func (s *Service) TrimFeeds(ctx context.Context) (int64, error) {
+	var over []string
+	if err := s.DB.NewSelect().Table("home_feed").Column("account_id").Group("account_id").
+		Having("COUNT(*) > ?", FeedKeep+FeedKeep/4).Scan(ctx, &over); err != nil {
+		return 0, err
+	}
+	var removed int64
+	for _, id := range over {
+		res, err := s.DB.NewRaw(`DELETE FROM home_feed WHERE account_id = ? AND post_id < (
+			SELECT post_id FROM home_feed WHERE account_id = ? ORDER BY post_id DESC LIMIT 1 OFFSET ?)`, id, id, FeedKeep-1).Exec(ctx)
+		if err != nil {
+			return removed, err
+		}
+		n, _ := res.RowsAffected()
+		removed += n
+	}
+	return removed, nil
 }
 
 // Company is the company timeline: top-level company and public posts by people on this node.

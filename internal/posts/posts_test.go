@@ -291,3 +291,45 @@ func TestAnnouncements(t *testing.T) {
 		}
 	})
 }
+
+// TestFeedTrimAndFallback checks that a trimmed feed keeps FeedKeep entries and that paging
+// past them still reaches older posts, without duplicates.
+func TestFeedTrimAndFallback(t *testing.T) {
+	d := dbtest.Open(t, "sqlite")
+	w := newWorld(t, d)
+	ctx := context.Background()
+	total := posts.FeedKeep + posts.FeedKeep/4 + 30
+	for i := 0; i < total; i++ {
+		w.post(t, "author", posts.NewPost{Text: "post"})
+	}
+	removed, err := w.svc.TrimFeeds(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Both the author's and the follower's feeds were over the limit.
+	if removed != int64(2*(total-posts.FeedKeep)) {
+		t.Fatalf("trim removed %d, want %d", removed, 2*(total-posts.FeedKeep))
+	}
+	v := posts.ViewerOf(w.users["follower"])
+	seen := map[string]bool{}
+	pg := posts.Page{Limit: 40}
+	for {
+		page, err := w.svc.Home(ctx, v, pg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, p := range page {
+			if seen[p.ID] {
+				t.Fatalf("post %s twice", p.ID)
+			}
+			seen[p.ID] = true
+		}
+		pg.MaxID = page[len(page)-1].ID
+	}
+	if len(seen) != total {
+		t.Fatalf("paged through %d posts, want %d", len(seen), total)
+	}
+}

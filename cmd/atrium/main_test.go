@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // atrium runs the command line in-process with a private environment.
@@ -108,5 +110,41 @@ func TestAdminCommands(t *testing.T) {
 	fail("differs from this node's identity", "admin", "token", "--username", "bob", "--url", "https://elsewhere.example")
 	if out := ok("version"); !strings.HasPrefix(out, "atrium ") {
 		t.Fatalf("version: %q", out)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for the server goroutine and the test to share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+func TestServeStartsAndShutsDownOnSignal(t *testing.T) {
+	env := map[string]string{"ATRIUM_DATA_DIR": t.TempDir(), "ATRIUM_LISTEN": "127.0.0.1:0"}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"serve"}, &out, &errb, func(k string) string { return env[k] }) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(out.String(), "/setup") {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start: %s", errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel() // what SIGTERM does through signal.NotifyContext
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("serve exited %d: %s", code, errb.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not shut down within 15 s")
+	}
+	if !strings.Contains(errb.String(), "shutting down") {
+		t.Errorf("no shutdown log line: %s", errb.String())
 	}
 }

@@ -105,6 +105,13 @@ func TestStatusesAPI(t *testing.T) {
 	want(carol.Call("POST", "/api/v1/statuses", map[string]any{"status": "reply", "in_reply_to_id": direct.ID}, &e), 404, "reply to hidden post")
 	want(alice.Call("POST", "/api/v1/statuses/"+company.ID+"/react", map[string]any{"emoji": "🦄"}, &e), 422, "reaction outside the set")
 
+	req, _ := http.NewRequest("POST", n.HTTP.URL+"/api/v1/statuses", strings.NewReader(`{"status": "unterminated`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+alice.Token)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 422 {
+		t.Fatalf("malformed JSON: %v %v", err, resp.StatusCode)
+	}
+
 	// Home timeline with Link pagination.
 	var home []status
 	resp := bob.Call("GET", "/api/v1/timelines/home?limit=2", nil, &home)

@@ -21,9 +21,15 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/clock"
+	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/mail"
+	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/media"
+	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/outbound"
+	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/server"
 	"github.com/atrium-social/atrium/internal/testutil/dbtest"
 )
@@ -78,8 +84,19 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The social core wired as app.go wires it (without the live hub: these tests drive pages
+	// through app.Test; web_test's tests run the whole node for the live parts).
+	fol := &follows.Service{DB: d, Clock: clk}
+	md := markup.New(markup.Options{LocalHost: "atrium.test",
+		TagURL:     func(tag string) string { return testHost + "/tags/" + url.PathEscape(tag) },
+		ProfileURL: func(m markup.Mention) string { return testHost + "/people/" + m.Username }})
+	ps := posts.New(posts.Deps{DB: d, Clock: clk, Log: log, Accounts: acc, Follows: fol, Markup: md, Media: store, BaseURL: baseURL})
+	nt := &notify.Service{DB: d, Clock: clk}
+	ps.AddHook(nt)
+	fol.Hooks = []follows.Hook{ps, nt}
+	pv := previews.New(d, outbound.New(outbound.Options{}), clk, log)
 	if err := Register(Deps{Server: srv, Accounts: acc, Orgs: o, Media: store, Log: log, DB: d,
-		DefaultURL: testHost, MaxUpload: 4 << 20}); err != nil {
+		DefaultURL: testHost, MaxUpload: 4 << 20, Posts: ps, Follows: fol, Notify: nt, Previews: pv}); err != nil {
 		t.Fatal(err)
 	}
 	return &env{t: t, app: srv.App, accounts: acc, orgs: o, store: store, mail: mb}

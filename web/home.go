@@ -6,31 +6,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/internal/accounts"
-	"github.com/atrium-social/atrium/internal/server"
 )
-
-type homeData struct {
-	Percent   int
-	Missing   []string
-	Newcomers []*person
-}
-
-func (s *site) home(c *fiber.Ctx) error {
-	if done, err := s.setupDone(c); err != nil || !done {
-		return orSetup(c, err)
-	}
-	u := server.CurrentUser(c)
-	if u == nil {
-		return c.Redirect("/login", fiber.StatusSeeOther)
-	}
-	newcomers, err := s.newcomers(c, u.ID, 6)
-	if err != nil {
-		return err
-	}
-	pct, missing := completeness(u)
-	return s.render(c, fiber.StatusOK, "home", &page{Title: "Home", Nav: "home",
-		Data: homeData{Percent: pct, Missing: missing, Newcomers: newcomers}})
-}
 
 // completeness says how much of a work profile is filled in and what is missing, in the
 // words the home page uses ("Add ...").

@@ -67,6 +67,8 @@ type profileData struct {
 	Deactivated bool
 	IsMe        bool
 	EditURL     string // "" when the viewer may not edit
+	Follow      followView
+	Feed        feedView
 }
 
 // visiblePerson finds a person by username as the viewer may see them: deactivated people
@@ -112,6 +114,13 @@ func (s *site) profile(c *fiber.Ctx) error {
 	case me.IsAdmin():
 		d.EditURL = "/settings/profile?user=" + url.QueryEscape(u.Username)
 	}
+	if d.Follow, err = s.followView(c, u); err != nil {
+		return err
+	}
+	if d.Feed, err = s.timeline(c, timelineQuery{Feed: "profile", Arg: u.Username, MaxID: qv(c, "max_id")}); err != nil {
+		return err
+	}
+	d.Feed.Empty = u.Name() + " has not posted anything you can see yet."
 	return s.render(c, fiber.StatusOK, "profile", &page{Title: u.Name(), Nav: "people", Data: d})
 }
 

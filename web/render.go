@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/server"
 )
 
@@ -36,6 +37,7 @@ type page struct {
 	ErrField string // the input at fault, marked aria-invalid
 	CSS, JS  string
 	Icon     string
+	Unread   int // unread notifications, for the bell's badge
 	Data     any
 }
 
@@ -142,8 +144,14 @@ func (s *site) funcs() template.FuncMap {
 		"avatarURL": avatarURL,
 		"date":      func(t time.Time) string { return t.Format("2 Jan 2006") },
 		"datetime":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
+		"iso":       func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"ago":       func(t time.Time) string { return ago(t, s.Accounts.Clock.Now()) },
 		"join":      strings.Join,
 		"tel":       telURL,
+		"size":      fileSize,
+		"plural":    plural,
+		"reactions": posts.ReactionSet,
+		"emojiName": emojiName,
 	}
 }
 
@@ -163,14 +171,14 @@ func telURL(phone string) template.URL {
 // parseTemplates parses every page once at start. Each page gets its own copy of the layout
 // and partials, so every page can define its own "content" block; a broken template stops
 // the node from starting instead of failing a request later.
-func (s *site) parseTemplates() (map[string]*template.Template, error) {
-	base, err := template.New("base").Funcs(s.funcs()).ParseFS(templateFS, "templates/layout.html", "templates/partials.html")
+func (s *site) parseTemplates() (map[string]*template.Template, *template.Template, error) {
+	base, err := template.New("base").Funcs(s.funcs()).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("web: parse layout: %w", err)
+		return nil, nil, fmt.Errorf("web: parse layout: %w", err)
 	}
 	files, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	out := make(map[string]*template.Template, len(files))
 	for _, f := range files {
@@ -179,14 +187,32 @@ func (s *site) parseTemplates() (map[string]*template.Template, error) {
 			t, err = t.ParseFS(templateFS, f)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("web: parse %s: %w", f, err)
+			return nil, nil, fmt.Errorf("web: parse %s: %w", f, err)
 		}
 		out[strings.TrimSuffix(path.Base(f), ".html")] = t
 	}
 	if out["error"] == nil {
-		return nil, fmt.Errorf("web: templates/pages/error.html is missing")
+		return nil, nil, fmt.Errorf("web: templates/pages/error.html is missing")
 	}
-	return out, nil
+	// The partials must escape cleanly on their own: fail at start, not on a request.
+	for _, name := range []string{"post-card", "cards", "follow-box", "form-alert", "edit-form"} {
+		if base.Lookup(name) == nil {
+			return nil, nil, fmt.Errorf("web: partial %q is missing", name)
+		}
+	}
+	return out, base, nil
+}
+
+// fragment draws one partial template, without the layout, for the page's script to put in
+// place (a re-rendered post card, the next page of a feed, a form's error).
+func (s *site) fragment(c *fiber.Ctx, status int, name string, data any) error {
+	var buf bytes.Buffer
+	if err := s.base.ExecuteTemplate(&buf, name, data); err != nil {
+		return fmt.Errorf("web: render fragment %s: %w", name, err)
+	}
+	c.Set("Cache-Control", "no-store")
+	c.Set(fiber.HeaderContentType, fiber.MIMETextHTMLCharsetUTF8)
+	return c.Status(status).Send(buf.Bytes())
 }
 
 // render draws a page inside the layout. The page is executed into a buffer first, so a
@@ -216,6 +242,12 @@ func (s *site) fill(c *fiber.Ctx, p *page, org orgs.Org) {
 	u := server.CurrentUser(c)
 	p.Me, p.IsAdmin, p.Org, p.CSRF = newPerson(u), u.IsAdmin(), org, server.CSRFToken(c)
 	p.CSS, p.JS, p.Icon = s.assets["app.css"].url, s.assets["app.js"].url, s.assets["favicon.svg"].url
+	if u != nil {
+		// The badge is a nicety: a failure to count must not take the page down with it.
+		if n, err := s.Notify.Unread(c.UserContext(), u.ID); err == nil {
+			p.Unread = n
+		}
+	}
 	if p.Org.Name == "" {
 		p.Org.Name = "Atrium"
 	}
@@ -327,6 +359,18 @@ func fieldLabel(f string) string {
 		return "Time zone"
 	case "open_to_moves_note":
 		return "Note on internal moves"
+	case "status":
+		return "Post"
+	case "visibility":
+		return "Audience"
+	case "recipients":
+		return "People"
+	case "media_ids", "files":
+		return "Attachments"
+	case "important_until":
+		return "End date"
+	case "emoji":
+		return "Reaction"
 	}
 	return sentence(strings.ReplaceAll(f, "_", " "))
 }
@@ -365,6 +409,12 @@ func flashText(code string) string {
 		return "Invitation revoked."
 	case "settings_saved":
 		return "Organisation settings saved."
+	case "posted":
+		return "Posted."
+	case "post_deleted":
+		return "Post deleted."
+	case "post_edited":
+		return "Post updated."
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -10,8 +11,12 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/media"
+	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/server"
 )
 
@@ -25,6 +30,14 @@ type Deps struct {
 	DB         bun.IDB // for the audit log list (audit.List) and the settings transaction
 	DefaultURL string  // prefill for the setup wizard's public URL
 	MaxUpload  int64   // largest avatar upload in bytes
+
+	// The social core: posts, follows and notifications are required; without Previews
+	// posts show no link cards, and without FetchPreviews none are fetched for new posts.
+	Posts         *posts.Service
+	Follows       *follows.Service
+	Notify        *notify.Service
+	Previews      *previews.Service
+	FetchPreviews func(ctx context.Context, p *posts.Post)
 }
 
 // site is the browser app: its dependencies plus what Register prepares once (parsed
@@ -33,6 +46,7 @@ type Deps struct {
 type site struct {
 	Deps
 	pages  map[string]*template.Template
+	base   *template.Template // layout and partials alone, for HTML fragments
 	assets map[string]asset
 }
 
@@ -42,6 +56,9 @@ type site struct {
 func Register(d Deps) error {
 	if d.Server == nil || d.Accounts == nil || d.Orgs == nil || d.Media == nil || d.DB == nil {
 		return errors.New("web: Register needs Server, Accounts, Orgs, Media and DB")
+	}
+	if d.Posts == nil || d.Follows == nil || d.Notify == nil {
+		return errors.New("web: Register needs Posts, Follows and Notify")
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -54,7 +71,7 @@ func Register(d Deps) error {
 	if s.assets, err = loadAssets(); err != nil {
 		return err
 	}
-	if s.pages, err = s.parseTemplates(); err != nil {
+	if s.pages, s.base, err = s.parseTemplates(); err != nil {
 		return err
 	}
 	d.Server.RenderError = s.renderError
@@ -81,8 +98,35 @@ func (s *site) routes(app *fiber.App) {
 	app.Get("/reset", s.resetPage)
 	app.Post("/reset", s.reset)
 
+	// The social core. Every action is a plain form post that redirects back, and answers
+	// with the re-rendered card instead when the page's script sent it (X-Requested-With).
+	app.Post("/posts", user, s.compose)
+	app.Get("/company", user, s.company)
+	app.Get("/tags/:tag", user, s.tag)
+	app.Get("/bookmarks", user, s.bookmarks)
+	app.Get("/notifications", user, s.notifications)
+	app.Get("/feed/more", user, s.feedMore)
+	app.Get("/posts/:id", user, s.postPage)
+	app.Get("/posts/:id/card", user, s.card)
+	app.Get("/posts/:id/history", user, s.history)
+	app.Get("/posts/:id/reactions", user, s.reactions)
+	app.Get("/posts/:id/receipts", user, s.receipts)
+	app.Get("/posts/:id/edit", user, s.editPage)
+	app.Post("/posts/:id/edit", user, s.edit)
+	app.Post("/posts/:id/delete", user, s.deletePost)
+	app.Post("/posts/:id/react", user, s.react)
+	app.Post("/posts/:id/unreact", user, s.unreact)
+	app.Post("/posts/:id/comment", user, s.comment)
+	app.Post("/posts/:id/share", user, s.share)
+	app.Post("/posts/:id/unshare", user, s.unshare)
+	app.Post("/posts/:id/bookmark", user, s.bookmark)
+	app.Post("/posts/:id/unbookmark", user, s.unbookmark)
+	app.Post("/posts/:id/read", user, s.markRead)
+
 	app.Get("/people", user, s.directory)
 	app.Get("/people/:username", user, s.profile)
+	app.Post("/people/:username/follow", user, s.follow)
+	app.Post("/people/:username/unfollow", user, s.unfollow)
 	app.Get("/orgchart", user, s.orgchart)
 	app.Get("/orgchart/:username", user, s.chart)
 

@@ -145,7 +145,8 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		return err
 	}
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
-		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes})
+		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
+		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews})
 }
 
 func (n *Node) defaultURL() string {

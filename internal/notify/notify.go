@@ -45,6 +45,7 @@ type Live interface {
 	Notified(n *Notification)
 	PostPublished(p *posts.Post, feedAccounts []string)
 	PostChanged(p *posts.Post, deleted bool)
+	PostDeleted(p *posts.Post, feedAccounts []string)
 }
 
 // Service writes and reads notifications. It implements posts.Hook and follows.Hook.
@@ -136,19 +137,27 @@ func (s *Service) PostEdited(ctx context.Context, tx bun.IDB, p *posts.Post) err
 	return nil
 }
 
-// PostDeleted withdraws the post's notifications and announces the deletion live.
+// PostDeleted withdraws the post's notifications and announces the deletion live to the
+// people whose feeds held it (read now, before the feed entries go).
 func (s *Service) PostDeleted(ctx context.Context, tx bun.IDB, p *posts.Post) error {
 	if _, err := tx.NewDelete().Model((*Notification)(nil)).Where("post_id = ?", p.ID).Exec(ctx); err != nil {
 		return err
 	}
 	if s.Live != nil {
-		db.AfterCommit(ctx, func() { s.Live.PostChanged(p, true) })
+		var feed []string
+		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", p.ThreadID).Scan(ctx, &feed); err != nil {
+			return err
+		}
+		db.AfterCommit(ctx, func() { s.Live.PostDeleted(p, feed) })
 	}
 	return nil
 }
 
-// Reacted tells the author.
+// Reacted tells the author, and open pages that the counts changed.
 func (s *Service) Reacted(ctx context.Context, tx bun.IDB, p *posts.Post, accountID, emoji string) error {
+	if s.Live != nil {
+		db.AfterCommit(ctx, func() { s.Live.PostChanged(p, false) })
+	}
 	return s.add(ctx, tx, p.AuthorID, Reaction, accountID, &p.ID, emoji)
 }
 

@@ -136,6 +136,12 @@ func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (
 		if _, err := tx.NewUpdate().Model(p).Column("deleted_at").WherePK().Exec(ctx); err != nil {
 			return err
 		}
+		// Hooks run while the feed entries still say who had the post (live deletes use them).
+		for _, h := range s.hooks {
+			if err := h.PostDeleted(ctx, tx, p); err != nil {
+				return err
+			}
+		}
 		if _, err := tx.NewDelete().Model((*feedEntry)(nil)).Where("post_id = ?", p.ID).Exec(ctx); err != nil {
 			return err
 		}
@@ -154,11 +160,6 @@ func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (
 		// Shares of a deleted post go with it.
 		if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("deleted_at = ?", now).Where("reblog_of_id = ? AND deleted_at IS NULL", p.ID).Exec(ctx); err != nil {
 			return err
-		}
-		for _, h := range s.hooks {
-			if err := h.PostDeleted(ctx, tx, p); err != nil {
-				return err
-			}
 		}
 		return nil
 	})

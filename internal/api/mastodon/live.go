@@ -47,8 +47,8 @@ func (l *Live) Notified(n *notify.Notification) {
 	if err != nil || len(list) == 0 {
 		return
 	}
+	// The hub also hands "user" notifications to user:notification subscribers.
 	l.publish(realtime.StreamUser, realtime.KindNotification, n.AccountID, list[0])
-	l.publish(realtime.StreamNotification, realtime.KindNotification, n.AccountID, list[0])
 	if count, err := l.api.Notify.Unread(ctx, n.AccountID); err == nil {
 		l.publish(realtime.StreamUser, realtime.KindBadge, n.AccountID, fiber.Map{"notifications": count})
 	}
@@ -91,6 +91,13 @@ func (l *Live) PostPublished(p *posts.Post, feedAccounts []string) {
 		for _, t := range p.Tags {
 			l.hub.Publish(realtime.Event{Stream: realtime.LocalHashtagStream(t), Kind: realtime.KindUpdate, Payload: b})
 		}
+	}
+}
+
+// PostDeleted tells the people whose feeds held a post (or its thread) that it is gone.
+func (l *Live) PostDeleted(p *posts.Post, feedAccounts []string) {
+	for _, id := range feedAccounts {
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: realtime.KindDelete, Payload: []byte(p.ID), AccountID: id})
 	}
 }
 

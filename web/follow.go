@@ -1,0 +1,65 @@
+package web
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/server"
+)
+
+// followView is the profile's follow box: the counts and the button.
+type followView struct {
+	Username             string
+	Name                 string
+	Followers, Following int
+	IsFollowing          bool
+	FollowsYou           bool
+	CanFollow            bool
+	CSRF                 string
+}
+
+func (s *site) followView(c *fiber.Ctx, u *accounts.User) (followView, error) {
+	ctx := c.UserContext()
+	me := server.CurrentUser(c)
+	f := followView{Username: u.Username, Name: u.Name(), CanFollow: me.ID != u.ID && u.Active(), CSRF: server.CSRFToken(c)}
+	var err error
+	if f.Followers, f.Following, err = s.Follows.Counts(ctx, u.ID); err != nil {
+		return f, err
+	}
+	rel, err := s.Follows.Relationships(ctx, me.ID, []string{u.ID})
+	if err != nil {
+		return f, err
+	}
+	if len(rel) == 1 {
+		f.IsFollowing, f.FollowsYou = rel[0].Following, rel[0].FollowedBy
+	}
+	return f, nil
+}
+
+func (s *site) follow(c *fiber.Ctx) error   { return s.setFollow(c, true) }
+func (s *site) unfollow(c *fiber.Ctx) error { return s.setFollow(c, false) }
+
+// setFollow follows or unfollows a colleague; the script gets the new follow box.
+func (s *site) setFollow(c *fiber.Ctx, on bool) error {
+	u, err := s.visiblePerson(c)
+	if err != nil {
+		return s.actionError(c, err)
+	}
+	me := server.CurrentUser(c)
+	if on {
+		_, err = s.Follows.Follow(c.UserContext(), me.ID, u.ID)
+	} else {
+		err = s.Follows.Unfollow(c.UserContext(), me.ID, u.ID)
+	}
+	if err != nil {
+		return s.actionError(c, err)
+	}
+	if !isFetch(c) {
+		return c.Redirect(back(c, "/people/"+u.Username), fiber.StatusSeeOther)
+	}
+	f, err := s.followView(c, u)
+	if err != nil {
+		return err
+	}
+	return s.fragment(c, fiber.StatusOK, "follow-box", f)
+}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/api/mastodon"
+	"github.com/atrium-social/atrium/internal/api/streaming"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/db"
@@ -144,6 +145,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	if err := mastodon.Register(md); err != nil {
 		return err
 	}
+	streaming.Register(streaming.Deps{Server: n.Server, Hub: n.Hub, Log: n.Log})
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews})
@@ -274,6 +276,7 @@ func (n *Node) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	n.Log.Info("shutting down", "grace", n.Cfg.ShutdownTimeout)
+	n.Hub.Close() // open websockets are told to reconnect (1001) instead of timing out
 	if err := n.Server.App.ShutdownWithTimeout(n.Cfg.ShutdownTimeout); err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

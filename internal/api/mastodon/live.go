@@ -47,8 +47,10 @@ func (l *Live) Notified(n *notify.Notification) {
 	if err != nil || len(list) == 0 {
 		return
 	}
-	// The hub also hands "user" notifications to user:notification subscribers.
+	// Streams are exact, as in Mastodon: "user" carries everything, "user:notification"
+	// only notifications; a client on both ignores the repeat by id.
 	l.publish(realtime.StreamUser, realtime.KindNotification, n.AccountID, list[0])
+	l.publish(realtime.StreamNotification, realtime.KindNotification, n.AccountID, list[0])
 	if count, err := l.api.Notify.Unread(ctx, n.AccountID); err == nil {
 		l.publish(realtime.StreamUser, realtime.KindBadge, n.AccountID, fiber.Map{"notifications": count})
 	}

@@ -21,11 +21,12 @@ func (s *site) compose(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f := composeForm{Text: fv(c, "status"), Visibility: strings.TrimSpace(fv(c, "visibility")),
 		Recipients: strings.TrimSpace(fv(c, "recipients")), Until: strings.TrimSpace(fv(c, "important_until")),
-		Important: fv(c, "important") != ""}
+		Important: fv(c, "important") != "", EmailEveryone: fv(c, "email_everyone") != ""}
 	if f.Visibility == "" {
 		f.Visibility = string(posts.Company)
 	}
-	in := posts.NewPost{Text: f.Text, Audience: posts.Audience(f.Visibility), Important: f.Important}
+	in := posts.NewPost{Text: f.Text, Audience: posts.Audience(f.Visibility), Important: f.Important,
+		EmailEveryone: f.Important && f.EmailEveryone}
 	switch in.Audience {
 	case posts.Company, posts.Followers, posts.Public:
 	case posts.Direct:

@@ -108,7 +108,7 @@ func (s *site) feedMore(c *fiber.Ctx) error {
 // composeForm is the composer's state: empty, or what was typed when posting failed.
 type composeForm struct {
 	Text, Visibility, Recipients, Until string
-	Important                           bool
+	Important, EmailEveryone            bool
 	CanImportant                        bool
 	People                              []string
 	Error                               string

@@ -68,6 +68,7 @@ type Node struct {
 	Jobs     *jobs.Queue
 	Hub      *realtime.Hub
 	Outbound *outbound.Client
+	Mail     mail.Sender
 
 	handlerOnce sync.Once
 	handler     http.Handler
@@ -127,6 +128,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 			o.Mail = mail.LogSender{Log: n.Log}
 		}
 	}
+	n.Mail = o.Mail
 	store, err := media.NewDiskStore(filepath.Join(n.Cfg.DataDir, "media"))
 	if err != nil {
 		return fmt.Errorf("--data-dir (ATRIUM_DATA_DIR): media directory: %w", err)
@@ -188,7 +190,8 @@ func (n *Node) buildSocial() {
 			return "https://" + m.Host + "/@" + m.Username
 		}})
 	n.Posts = posts.New(posts.Deps{DB: n.DB, Clock: n.Clock, Log: n.Log, Accounts: n.Accounts, Follows: n.Follows,
-		Markup: md, Media: n.Media, BaseURL: n.URL})
+		Markup: md, Media: n.Media, Jobs: n.Jobs, BaseURL: n.URL})
+	n.Posts.RegisterJobs(n.Jobs, n.Mail)
 	n.Notify = &notify.Service{DB: n.DB, Clock: n.Clock}
 	n.Posts.AddHook(n.Notify)
 	n.Follows.Hooks = []follows.Hook{n.Posts, n.Notify}

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/ids"
 	"github.com/atrium-social/atrium/internal/markup"
@@ -28,6 +29,7 @@ type NewPost struct {
 	Language       string
 	Important      bool
 	ImportantUntil *time.Time
+	EmailEveryone  bool // announcements only: e-mail the post to everyone who can see it
 	GroupID        string
 }
 
@@ -57,6 +59,9 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 	}
 	if in.Important && !author.IsAdmin() {
 		return nil, errs.E(errs.Forbidden, "only administrators can mark a post as important")
+	}
+	if in.EmailEveryone && !in.Important {
+		return nil, errs.Field("email_everyone", "only announcements (important posts) can be e-mailed to everyone")
 	}
 	if in.Important && in.InReplyToID != "" {
 		return nil, errs.Field("important", "a comment cannot be an announcement")
@@ -144,6 +149,16 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 			if err := h.PostCreated(ctx, tx, p, parent, mentioned); err != nil {
 				return err
 			}
+		}
+		if in.EmailEveryone {
+			if s.Jobs == nil {
+				return errs.E(errs.Unavailable, "e-mail is not set up on this node")
+			}
+			// Queued in the same transaction: the post and its e-mails commit together.
+			if err := s.Jobs.Enqueue(ctx, tx, JobAnnouncementEmail, p.ID); err != nil {
+				return err
+			}
+			db.AfterCommit(ctx, s.Jobs.Wake)
 		}
 		return nil
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/mail"
 	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/orgs"
@@ -23,6 +24,10 @@ import (
 type nomail struct{}
 
 func (nomail) Send(context.Context, mail.Message) error { return nil }
+
+type mailbox struct{ to []string }
+
+func (m *mailbox) Send(_ context.Context, msg mail.Message) error { m.to = append(m.to, msg.To); return nil }
 
 type world struct {
 	svc   *posts.Service
@@ -285,9 +290,29 @@ func TestAnnouncements(t *testing.T) {
 		if len(rc.Read) != 1 || rc.Read[0].User.Username != "stranger" || rc.Audience != 6 || len(rc.Unread) != 5 || len(rc.Reach) != 1 {
 			t.Errorf("receipts: read=%d unread=%d audience=%d reach=%d", len(rc.Read), len(rc.Unread), rc.Audience, len(rc.Reach))
 		}
+		// E-mail to everyone: queued with the post, one message a person, never twice.
+		q := jobs.New(d, w.clock, nil, jobs.Options{})
+		mb := &mailbox{}
+		w.svc.Jobs = q
+		w.svc.RegisterJobs(q, mb)
+		if _, err := w.svc.Create(ctx, w.users["author"], posts.NewPost{Text: "not important", EmailEveryone: true}); !errs.Is(err, errs.Invalid) {
+			t.Errorf("e-mail for a plain post: %v", err)
+		}
+		w.post(t, "admin", posts.NewPost{Text: "All hands at 3pm", Important: true, EmailEveryone: true})
+		for i := 0; i < 3; i++ {
+			if err := q.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if len(mb.to) != 5 { // everyone active but the author
+			t.Errorf("announcement e-mailed to %d people, want 5: %v", len(mb.to), mb.to)
+		}
 		w.clock.Advance(49 * time.Hour)
-		if list, _ := w.svc.Announcements(ctx, posts.ViewerOf(w.users["follower"])); len(list) != 0 {
-			t.Error("announcement pinned after its end date")
+		list, _ := w.svc.Announcements(ctx, posts.ViewerOf(w.users["follower"]))
+		for _, p := range list {
+			if p.ID == a.ID {
+				t.Error("announcement pinned after its end date")
+			}
 		}
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/media"
 )
@@ -42,6 +43,7 @@ type Deps struct {
 	Follows  *follows.Service
 	Markup   *markup.Renderer
 	Media    media.Store
+	Jobs     *jobs.Queue // for announcement e-mails; nil disables them
 	// BaseURL is the node's public URL; post URIs are built from it.
 	BaseURL func(ctx context.Context) string
 	// GroupMember answers group membership once groups exist (nil: nobody but the author).

@@ -86,6 +86,9 @@ func (a *api) createStatus(c *fiber.Ctx) error {
 	if in.Important, _, err = p.boolean("important"); err != nil {
 		return err
 	}
+	if in.EmailEveryone, _, err = p.boolean("email_everyone"); err != nil {
+		return err
+	}
 	if s := p.str("important_until"); s != "" {
 		t, err := time.Parse(time.RFC3339, s)
 		if err != nil {

@@ -3,6 +3,7 @@
 //	atrium [serve]          start the node (the default)
 //	atrium migrate up|status
 //	atrium admin setup|create-user|token|set-role|deactivate|reactivate|invite
+//	atrium dev seed|load
 //	atrium version
 //
 // Every subcommand reads the same settings: flags, each with an ATRIUM_* environment twin.
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = migrate(ctx, args, stdout, stderr, getenv)
 	case "admin":
 		err = admin(ctx, args, stdout, stderr, getenv)
+	case "dev":
+		err = dev(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", versionString())
 		return 0
@@ -81,6 +84,7 @@ Usage:
   atrium [serve] [flags]           start the node (default http://localhost:8080)
   atrium migrate up|status [flags] apply or list database migrations
   atrium admin <command> [flags]   setup, create-user, token, set-role, deactivate, reactivate, invite
+  atrium dev seed|load [flags]     generate a test company; load-test a node on loopback
   atrium version                   print the version
 
 Run 'atrium serve --help' for the settings every command reads.

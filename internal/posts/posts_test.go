@@ -27,7 +27,10 @@ func (nomail) Send(context.Context, mail.Message) error { return nil }
 
 type mailbox struct{ to []string }
 
-func (m *mailbox) Send(_ context.Context, msg mail.Message) error { m.to = append(m.to, msg.To); return nil }
+func (m *mailbox) Send(_ context.Context, msg mail.Message) error {
+	m.to = append(m.to, msg.To)
+	return nil
+}
 
 type world struct {
 	svc   *posts.Service

@@ -22,6 +22,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/atrium-social/atrium/federation/discovery"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/api/mastodon"
 	"github.com/atrium-social/atrium/internal/api/streaming"
@@ -147,6 +148,13 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	if err := mastodon.Register(md); err != nil {
 		return err
 	}
+	discovery.Register(discovery.Deps{App: n.Server.App, Accounts: n.Accounts, Orgs: n.Orgs, BaseURL: n.URL, Version: Version,
+		ShowUsage: func(ctx context.Context) bool { o, err := n.Orgs.Get(ctx); return err == nil && o.PublishUsage },
+		LocalPosts: func(ctx context.Context) (int, error) {
+			c, err := n.DB.NewSelect().Table("posts").Where("audience = 'public' AND deleted_at IS NULL AND reblog_of_id IS NULL").
+				Where("EXISTS (SELECT 1 FROM users u WHERE u.id = posts.author_id)").Count(ctx)
+			return int(c), err
+		}})
 	streaming.Register(streaming.Deps{Server: n.Server, Hub: n.Hub, Log: n.Log})
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,

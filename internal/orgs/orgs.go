@@ -24,6 +24,8 @@ type Org struct {
 	Description    string
 	AllowedDomains []string // e-mail domains that may sign up without an invitation
 	SetupDone      bool
+	// PublishUsage lets NodeInfo show user and public-post counts (hidden by default).
+	PublishUsage bool
 }
 
 // setting is one row of the settings table.
@@ -67,7 +69,8 @@ func (s *Service) Get(ctx context.Context) (Org, error) {
 	for _, r := range rows {
 		m[r.Key] = r.Value
 	}
-	o := Org{Name: m["org.name"], URL: m["org.url"], Description: m["org.description"], SetupDone: m["org.setup_done"] == "true"}
+	o := Org{Name: m["org.name"], URL: m["org.url"], Description: m["org.description"], SetupDone: m["org.setup_done"] == "true",
+		PublishUsage: m["federation.publish_usage"] == "true"}
 	o.AllowedDomains = SplitDomains(m["org.allowed_domains"])
 	s.mu.Lock()
 	s.cached, s.cachedAt = &o, s.clock.Now()

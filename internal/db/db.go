@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -29,6 +30,10 @@ import (
 type DB struct {
 	*bun.DB
 	Engine migrations.Dialect
+	// writeMu queues SQLite's writers in Go: SQLite allows one writer at a time, and writers
+	// waiting here are woken in order instead of sleeping and polling in SQLite's busy
+	// handler (which under load wastes time and ends in SQLITE_BUSY errors).
+	writeMu sync.Mutex
 }
 
 // Options select and tune the database.
@@ -53,7 +58,7 @@ func openSQLite(ctx context.Context, o Options) (*DB, error) {
 		}
 	}
 	dsn := "file:" + o.Path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)&_txlock=immediate"
 	sqldb, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open sqlite %s: %w", o.Path, err)
@@ -120,7 +125,14 @@ func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) err
 	}
 	var after []func()
 	ctx = context.WithValue(ctx, afterCommitKey{}, &after)
-	if err := d.RunInTx(ctx, nil, fn); err != nil {
+	if d.Engine == migrations.SQLite {
+		d.writeMu.Lock()
+	}
+	err := d.RunInTx(ctx, nil, fn)
+	if d.Engine == migrations.SQLite {
+		d.writeMu.Unlock()
+	}
+	if err != nil {
 		return err
 	}
 	for _, f := range after {

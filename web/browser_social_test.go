@@ -61,12 +61,12 @@ func TestBrowserSocial(t *testing.T) {
 		mark(),
 		chromedp.SendKeys(chromedp.CSS("#status"), "The new site from above #construction"),
 		chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{pic}),
-		waitJS("document.querySelector('[data-previews] img') !== null"),
+		browser.WaitJS("document.querySelector('[data-previews] img') !== null"),
 	))
 	browser.Screenshot(t, aliceB, "social-01-composer")
 	must(t, chromedp.Do(aliceB,
 		chromedp.Click(chromedp.CSS(".compose button[type=submit]")),
-		waitJS("document.querySelector('[data-feed] .post .images img') !== null"),
+		browser.WaitJS("document.querySelector('[data-feed] .post .images img') !== null"),
 		stillSamePage(),
 	))
 	if v, _ := chromedp.Run(aliceB, chromedp.Value(chromedp.CSS("#status"))); v != "" {
@@ -86,10 +86,10 @@ func TestBrowserSocial(t *testing.T) {
 		mark(),
 		chromedp.SendKeys(chromedp.CSS(card+" .comment-form textarea"), "Looks great, well done!"),
 		chromedp.Click(chromedp.CSS(card+" .comment-form button[type=submit]")),
-		waitJS("document.querySelector('"+card+" .comment-list') && document.querySelector('"+card+" .comment-list').textContent.includes('Looks great')"),
-		waitJS("document.querySelector('"+card+" .comment-form textarea').value === ''"),
+		browser.WaitJS("document.querySelector('"+card+" .comment-list') && document.querySelector('"+card+" .comment-list').textContent.includes('Looks great')"),
+		browser.WaitJS("document.querySelector('"+card+" .comment-form textarea').value === ''"),
 		chromedp.Click(chromedp.CSS(card+" [data-k=like]")),
-		waitJS("document.querySelector('"+card+" [data-k=like]').getAttribute('aria-pressed') === 'true'"),
+		browser.WaitJS("document.querySelector('"+card+" [data-k=like]').getAttribute('aria-pressed') === 'true'"),
 		stillSamePage(),
 	))
 	// Focus stays on the button that was pressed, in the re-rendered card.
@@ -115,7 +115,7 @@ func TestBrowserSocial(t *testing.T) {
 	browser.Screenshot(t, bobB, "social-04-announcement")
 	must(t, chromedp.Do(bobB,
 		chromedp.Click(chromedp.CSS(".announcements .post [data-k=read]")),
-		waitJS("document.querySelector('.announcements') === null"),
+		browser.WaitJS("document.querySelector('.announcements') === null"),
 		stillSamePage(),
 	))
 	if list, err := n.Posts.Announcements(ctx, posts.ViewerOf(bobAPI.User)); err != nil || len(list) != 0 {
@@ -140,12 +140,12 @@ func TestBrowserSocial(t *testing.T) {
 	must(t, chromedp.Do(aliceB,
 		chromedp.SendKeys(chromedp.CSS("#status"), "@bob can you check the crane schedule?"),
 		chromedp.Click(chromedp.CSS(".compose button[type=submit]")),
-		waitJS("document.querySelector('[data-feed] .post').textContent.includes('crane schedule')"),
+		browser.WaitJS("document.querySelector('[data-feed] .post').textContent.includes('crane schedule')"),
 	))
 	want := strconv.Itoa(atoi(before) + 1)
 	must(t, chromedp.Do(bobB,
-		waitJS("!document.querySelector('[data-badge]').hidden && document.querySelector('[data-badge-n]').textContent === '"+want+"'"),
-		waitJS("document.querySelector('[data-toasts]').textContent.includes('mentioned you')"),
+		browser.WaitJS("!document.querySelector('[data-badge]').hidden && document.querySelector('[data-badge-n]').textContent === '"+want+"'"),
+		browser.WaitJS("document.querySelector('[data-toasts]').textContent.includes('mentioned you')"),
 		stillSamePage(),
 	))
 	browser.Screenshot(t, bobB, "social-05-live-badge")
@@ -159,7 +159,7 @@ func signIn(t *testing.T, ctx context.Context, base, user string) {
 		chromedp.SendKeys(chromedp.CSS("#login"), user),
 		chromedp.SendKeys(chromedp.CSS("#password"), memberPassword),
 		chromedp.Click(chromedp.CSS("form.form button[type=submit]")),
-		waitJS("location.pathname === '/' && document.querySelector('#status') !== null"),
+		browser.WaitJS("location.pathname === '/' && document.querySelector('#status') !== null"),
 	))
 }
 
@@ -181,24 +181,6 @@ func stillSamePage() chromedp.Action[chromedp.Void] {
 			return fmt.Errorf("the page reloaded")
 		}
 		return nil
-	})
-}
-
-// waitJS waits until a JavaScript condition holds, asking from Go so that a page in the
-// middle of navigating does not break the wait.
-func waitJS(cond string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for {
-			ok, err := chromedp.Evaluate[bool]("document.readyState === 'complete' && !!("+cond+")")(ctx, tg)
-			if err == nil && ok {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("waiting for %s: %w (last error %v)", cond, ctx.Err(), err)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
 	})
 }
 

@@ -3,7 +3,6 @@ package app_test
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -29,11 +28,11 @@ func TestBrowserFirstRunToDirectory(t *testing.T) {
 	admin := browser.New(t, 30*time.Second)
 	// at waits until the page's path is p: a submitted form has landed on its next page.
 	at := func(p string) chromedp.Action[chromedp.Void] {
-		return landed("location.pathname === " + strconv.Quote(p))
+		return browser.WaitJS("location.pathname === " + strconv.Quote(p))
 	}
 	// reloaded waits for the next document after a form posts back to the same page.
 	mark := chromedp.Evaluate[bool]("window.__old = true")
-	reloaded := landed("window.__old === undefined")
+	reloaded := browser.WaitJS("window.__old === undefined")
 	fill := func(sel, v string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(chromedp.WaitVisible(chromedp.CSS(sel)), chromedp.SendKeys(chromedp.CSS(sel), v))
 	}
@@ -71,7 +70,7 @@ func TestBrowserFirstRunToDirectory(t *testing.T) {
 		fill("#password", "bob's long password"),
 		fill("#password_confirm", "bob's long password"),
 		chromedp.Submit(chromedp.CSS("#username")),
-		landed("!location.pathname.startsWith('/signup')"),
+		browser.WaitJS("!location.pathname.startsWith('/signup')"),
 	))
 	if loc, _ := chromedp.Run(bob, chromedp.Location()); strings.Contains(loc, "/signup") || strings.Contains(loc, "/login") {
 		html, _ := chromedp.Run(bob, chromedp.OuterHTML(chromedp.CSS("main")))
@@ -117,24 +116,6 @@ func TestBrowserFirstRunToDirectory(t *testing.T) {
 		t.Fatalf("alice's org chart does not list Bob as a report: %s", chart)
 	}
 	browser.Screenshot(t, admin, "04-orgchart")
-}
-
-// landed waits until the JavaScript condition holds on a fully loaded page. It asks again
-// and again from Go, because a page that is navigating away cannot answer a poll.
-func landed(cond string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		for {
-			ok, err := chromedp.Evaluate[bool]("document.readyState === 'complete' && ("+cond+")")(ctx, tg)
-			if err == nil && ok {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("waiting for %s: %w (last error %v)", cond, ctx.Err(), err)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
 }
 
 func ignore[T any](a chromedp.Action[T]) chromedp.Action[chromedp.Void] {

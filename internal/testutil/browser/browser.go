@@ -5,6 +5,7 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -93,4 +94,22 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 	if err := os.WriteFile(dir+"/"+name+".png", buf, 0o644); err != nil {
 		t.Logf("screenshot %s: %v", name, err)
 	}
+}
+
+// WaitJS waits until a JavaScript condition holds on a fully loaded page. It asks again and
+// again from Go, because a page in the middle of navigating cannot answer a browser-side poll.
+func WaitJS(cond string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		for {
+			ok, err := chromedp.Evaluate[bool]("document.readyState === 'complete' && !!(" + cond + ")")(ctx, tg)
+			if err == nil && ok {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %s: %w (last error %v)", cond, ctx.Err(), err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
 }

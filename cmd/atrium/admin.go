@@ -30,7 +30,7 @@ func adminCommands() map[string]adminCmd {
 			pw := fs.String("admin-password", "", "first admin's password, at least 10 characters; '-' reads it from stdin")
 			domains := fs.String("allowed-domains", "", "comma-separated e-mail domains that may sign up without an invitation")
 			return func(ctx context.Context, n *app.Node, out io.Writer) error {
-				if err := required(map[string]string{"org-name": *org, "admin-username": *user, "admin-email": *email, "admin-password": *pw}); err != nil {
+				if err := required("org-name", *org, "admin-username", *user, "admin-email", *email, "admin-password", *pw); err != nil {
 					return err
 				}
 				p, err := readSecret(*pw)
@@ -53,7 +53,7 @@ func adminCommands() map[string]adminCmd {
 			name := fs.String("display-name", "", "display name")
 			isAdmin := fs.Bool("admin", false, "make the person an administrator")
 			return func(ctx context.Context, n *app.Node, out io.Writer) error {
-				if err := required(map[string]string{"username": *user, "email": *email, "password": *pw}); err != nil {
+				if err := required("username", *user, "email", *email, "password", *pw); err != nil {
 					return err
 				}
 				p, err := readSecret(*pw)
@@ -77,7 +77,7 @@ func adminCommands() map[string]adminCmd {
 			scopes := fs.String("scopes", "read write follow", "space-separated scopes")
 			name := fs.String("name", "cli", "a name to recognise the token by")
 			return func(ctx context.Context, n *app.Node, out io.Writer) error {
-				if err := required(map[string]string{"username": *user}); err != nil {
+				if err := required("username", *user); err != nil {
 					return err
 				}
 				u, err := n.Accounts.ByUsername(ctx, *user)
@@ -96,7 +96,7 @@ func adminCommands() map[string]adminCmd {
 			user := fs.String("username", "", "whose role (required)")
 			role := fs.String("role", "", "admin or member (required)")
 			return func(ctx context.Context, n *app.Node, out io.Writer) error {
-				if err := required(map[string]string{"username": *user, "role": *role}); err != nil {
+				if err := required("username", *user, "role", *role); err != nil {
 					return err
 				}
 				u, err := n.Accounts.ByUsername(ctx, *user)
@@ -131,7 +131,7 @@ func activation(active bool) func(fs *flag.FlagSet) func(context.Context, *app.N
 	return func(fs *flag.FlagSet) func(context.Context, *app.Node, io.Writer) error {
 		user := fs.String("username", "", "who (required)")
 		return func(ctx context.Context, n *app.Node, out io.Writer) error {
-			if err := required(map[string]string{"username": *user}); err != nil {
+			if err := required("username", *user); err != nil {
 				return err
 			}
 			u, err := n.Accounts.ByUsername(ctx, *user)
@@ -184,10 +184,11 @@ func admin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	return nil
 }
 
-func required(vals map[string]string) error {
-	for k, v := range vals {
-		if strings.TrimSpace(v) == "" {
-			return fmt.Errorf("--%s is required", k)
+// required names the first empty flag, in the order given: name, value, name, value...
+func required(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.TrimSpace(pairs[i+1]) == "" {
+			return fmt.Errorf("--%s is required", pairs[i])
 		}
 	}
 	return nil

@@ -236,6 +236,7 @@ func (n *Node) fetchPreviews(ctx context.Context, p *posts.Post) {
 // trim that keeps every home feed at posts.FeedKeep entries.
 func (n *Node) Start(ctx context.Context) {
 	n.Jobs.Start(ctx)
+	go n.Posts.RunFanOut(ctx)
 	go func() {
 		t := time.NewTicker(15 * time.Minute)
 		defer t.Stop()

@@ -117,7 +117,7 @@ func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, pa
 			}
 		}
 	}
-	if s.Live != nil && parent == nil {
+	if s.Live != nil && parent == nil && !p.FanOutPending {
 		var feed []string
 		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", p.ID).Scan(ctx, &feed); err != nil {
 			return err
@@ -166,12 +166,28 @@ func (s *Service) Boosted(ctx context.Context, tx bun.IDB, original, share *post
 	if err := s.add(ctx, tx, original.AuthorID, Share, share.AuthorID, &original.ID, ""); err != nil {
 		return err
 	}
-	if s.Live != nil {
+	if s.Live != nil && !share.FanOutPending {
 		var feed []string
 		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", share.ID).Scan(ctx, &feed); err != nil {
 			return err
 		}
 		db.AfterCommit(ctx, func() { s.Live.PostPublished(share, feed) })
+	}
+	return nil
+}
+
+// FannedOut announces posts live once the background writer has put them in feeds.
+func (s *Service) FannedOut(ctx context.Context, tx bun.IDB, ps []*posts.Post) error {
+	if s.Live == nil {
+		return nil
+	}
+	for _, p := range ps {
+		p := p
+		var feed []string
+		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", p.ID).Scan(ctx, &feed); err != nil {
+			return err
+		}
+		db.AfterCommit(ctx, func() { s.Live.PostPublished(p, feed) })
 	}
 	return nil
 }

@@ -268,24 +268,3 @@ func (s *Service) attach(ctx context.Context, tx bun.IDB, ownerID, postID string
 	}
 	return out, nil
 }
-
-// fanOut writes a top-level post or share into the home feeds of the local people who
-// should see it: the author, the followers (for audiences that reach them) and the people
-// addressed. One INSERT ... SELECT per group keeps it a handful of statements whatever the
-// follower count.
-func (s *Service) fanOut(ctx context.Context, tx bun.IDB, p *Post) error {
-	if _, err := tx.NewInsert().Model(&feedEntry{AccountID: p.AuthorID, PostID: p.ID}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-		return err
-	}
-	if p.Audience == Public || p.Audience == Company || p.Audience == Followers {
-		if _, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
-			SELECT f.follower_id, ? FROM follows f JOIN users u ON u.id = f.follower_id
-			WHERE f.followee_id = ? AND u.state = 'active' ON CONFLICT DO NOTHING`, p.ID, p.AuthorID).Exec(ctx); err != nil {
-			return err
-		}
-	}
-	_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
-		SELECT r.account_id, ? FROM post_recipients r JOIN users u ON u.id = r.account_id
-		WHERE r.post_id = ? ON CONFLICT DO NOTHING`, p.ID, p.ID).Exec(ctx)
-	return err
-}

@@ -57,6 +57,8 @@ type Post struct {
 	Attachments []Attachment `bun:"-"`
 	Tags        []string     `bun:"-"`
 	Mentions    []Recipient  `bun:"-"`
+	// FanOutPending is set on a new post whose followers' feeds the background writer fills.
+	FanOutPending bool `bun:"-"`
 }
 
 // IsComment reports whether p replies to another post.

@@ -2,6 +2,7 @@ package posts_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -360,4 +361,54 @@ func TestFeedTrimAndFallback(t *testing.T) {
 	if len(seen) != total {
 		t.Fatalf("paged through %d posts, want %d", len(seen), total)
 	}
+}
+
+// TestBackgroundFanOut checks that a large audience is fanned out by the background writer:
+// not inside the posting transaction, exactly once, and only to active followers.
+func TestBackgroundFanOut(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		w := newWorld(t, d)
+		ctx := context.Background()
+		var fans []*accounts.User
+		for i := 0; i <= posts.InlineFanOut; i++ {
+			u, err := w.acc.Create(ctx, accounts.CLIActor(), accounts.NewUser{Username: fmt.Sprintf("fan%03d", i),
+				Email: fmt.Sprintf("fan%03d@acme.example", i), Password: "long password 1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.fol.Follow(ctx, u.ID, w.users["author"].ID); err != nil {
+				t.Fatal(err)
+			}
+			fans = append(fans, u)
+		}
+		p := w.post(t, "author", posts.NewPost{Text: "to many"})
+		if !p.FanOutPending {
+			t.Fatal("a post to more than InlineFanOut followers was fanned out inline")
+		}
+		home := func(u *accounts.User) int {
+			ps, err := w.svc.Home(ctx, posts.ViewerOf(u), posts.Page{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(ps)
+		}
+		if home(w.users["author"]) != 1 {
+			t.Error("the author does not see their own post at once")
+		}
+		if home(fans[0]) != 0 {
+			t.Error("a follower saw the post before the fan-out ran")
+		}
+		n, err := w.svc.FanOutPending(ctx, 200)
+		if err != nil || n != 1 {
+			t.Fatalf("fan-out handled %d, err %v", n, err)
+		}
+		for _, u := range append(fans, w.users["follower"]) {
+			if home(u) != 1 {
+				t.Fatalf("%s's feed lacks the post after fan-out", u.Username)
+			}
+		}
+		if n, _ := w.svc.FanOutPending(ctx, 200); n != 0 {
+			t.Errorf("fan-out ran again: %d", n)
+		}
+	})
 }

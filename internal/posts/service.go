@@ -32,6 +32,8 @@ type Hook interface {
 	PostDeleted(ctx context.Context, tx bun.IDB, p *Post) error
 	Reacted(ctx context.Context, tx bun.IDB, p *Post, accountID, emoji string) error
 	Boosted(ctx context.Context, tx bun.IDB, original, share *Post) error
+	// FannedOut reports posts the background writer has just put into followers' feeds.
+	FannedOut(ctx context.Context, tx bun.IDB, ps []*Post) error
 }
 
 // Deps are the service's collaborators.
@@ -53,12 +55,15 @@ type Deps struct {
 // Service is the social core.
 type Service struct {
 	Deps
-	hooks   []Hook
-	uploads chan struct{}
+	hooks      []Hook
+	uploads    chan struct{}
+	fanoutWake chan struct{}
 }
 
 // New makes the service.
-func New(d Deps) *Service { return &Service{Deps: d, uploads: make(chan struct{}, 2)} }
+func New(d Deps) *Service {
+	return &Service{Deps: d, uploads: make(chan struct{}, 2), fanoutWake: make(chan struct{}, 1)}
+}
 
 // AddHook registers a listener for the core's events.
 func (s *Service) AddHook(h Hook) { s.hooks = append(s.hooks, h) }

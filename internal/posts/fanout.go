@@ -1,0 +1,136 @@
+package posts
+
+import (
+	"context"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/migrations"
+)
+
+// InlineFanOut is the largest follower count fanned out inside the posting transaction.
+// Bigger audiences go to the background writer, which batches many posts into one
+// transaction: the request stays fast whatever the author's follower count, and followers see
+// the post milliseconds later (Mastodon fans out asynchronously for everyone).
+const InlineFanOut = 64
+
+type pendingFanOut struct {
+	bun.BaseModel `bun:"table:fanout_pending"`
+	PostID        string    `bun:"post_id,pk"`
+	CreatedAt     time.Time `bun:"created_at"`
+}
+
+// fanOut writes a top-level post or share into the home feeds of the local people who
+// should see it: the author and the people addressed at once, and the followers (for
+// audiences that reach them) at once for small audiences or through the background writer.
+func (s *Service) fanOut(ctx context.Context, tx bun.IDB, p *Post) error {
+	if _, err := tx.NewInsert().Model(&feedEntry{AccountID: p.AuthorID, PostID: p.ID}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return err
+	}
+	if _, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+		SELECT r.account_id, ? FROM post_recipients r JOIN users u ON u.id = r.account_id
+		WHERE r.post_id = ? ON CONFLICT DO NOTHING`, p.ID, p.ID).Exec(ctx); err != nil {
+		return err
+	}
+	if p.Audience != Public && p.Audience != Company && p.Audience != Followers {
+		return nil
+	}
+	followers, err := tx.NewSelect().Table("follows").Where("followee_id = ?", p.AuthorID).Limit(InlineFanOut + 1).Count(ctx)
+	if err != nil {
+		return err
+	}
+	if followers > InlineFanOut {
+		p.FanOutPending = true
+		if _, err := tx.NewInsert().Model(&pendingFanOut{PostID: p.ID, CreatedAt: s.Clock.Now()}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+			return err
+		}
+		db.AfterCommit(ctx, s.wakeFanOut)
+		return nil
+	}
+	return s.followerFanOut(ctx, tx, []string{p.ID})
+}
+
+// followerFanOut inserts posts into their authors' active local followers' feeds, in one
+// statement for the whole batch.
+func (s *Service) followerFanOut(ctx context.Context, tx bun.IDB, postIDs []string) error {
+	_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+		SELECT f.follower_id, p.id FROM posts p
+		JOIN follows f ON f.followee_id = p.author_id
+		JOIN users u ON u.id = f.follower_id
+		WHERE p.id IN (?) AND u.state = 'active' AND p.deleted_at IS NULL
+		ORDER BY f.follower_id, p.id
+		ON CONFLICT DO NOTHING`, bun.In(postIDs)).Exec(ctx)
+	return err
+}
+
+func (s *Service) wakeFanOut() {
+	select {
+	case s.fanoutWake <- struct{}{}:
+	default:
+	}
+}
+
+// FanOutPending writes up to max pending posts into their followers' feeds in one
+// transaction and returns how many it handled. Several processes may run it on one
+// PostgreSQL database: SKIP LOCKED gives each a different batch.
+func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
+	var done []*Post
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var ids []string
+		q := tx.NewSelect().Table("fanout_pending").Column("post_id").OrderExpr("post_id").Limit(int64(max))
+		if s.DB.Engine == migrations.Postgres {
+			q = q.For("UPDATE SKIP LOCKED")
+		}
+		if err := q.Scan(ctx, &ids); err != nil || len(ids) == 0 {
+			return err
+		}
+		if err := s.followerFanOut(ctx, tx, ids); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*pendingFanOut)(nil)).Where("post_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
+			return err
+		}
+		if err := tx.NewSelect().Model(&done).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
+			return err
+		}
+		if err := s.hydrate(ctx, done); err != nil { // live updates carry tags and attachments
+			return err
+		}
+		for _, h := range s.hooks {
+			if err := h.FannedOut(ctx, tx, done); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return len(done), err
+}
+
+// RunFanOut is the background writer: it drains the pending fan-outs whenever a post adds
+// one (and every few seconds, for work left by a crash or another process), until ctx ends.
+func (s *Service) RunFanOut(ctx context.Context) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.FanOutPending(ctx, 200)
+			if err != nil {
+				if ctx.Err() == nil {
+					s.Log.Warn("fan-out failed; will retry", "err", err)
+				}
+				break
+			}
+			if n == 0 {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.fanoutWake:
+		case <-t.C:
+		}
+	}
+}

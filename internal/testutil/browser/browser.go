@@ -101,7 +101,7 @@ func Screenshot(t testing.TB, ctx context.Context, name string) {
 func WaitJS(cond string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
 		for {
-			ok, err := chromedp.Evaluate[bool]("document.readyState === 'complete' && !!(" + cond + ")")(ctx, tg)
+			ok, err := chromedp.Evaluate[bool]("document.readyState === 'complete' && !!("+cond+")")(ctx, tg)
 			if err == nil && ok {
 				return nil
 			}

@@ -52,7 +52,8 @@ type Live interface {
 type Service struct {
 	DB    *db.DB
 	Clock clock.Clock
-	Live  Live // may be nil
+	Posts *posts.Service // for the audience of live updates
+	Live  Live           // may be nil
 }
 
 func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, postID *string, emoji string) error {
@@ -118,8 +119,8 @@ func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, pa
 		}
 	}
 	if s.Live != nil && parent == nil && !p.FanOutPending {
-		var feed []string
-		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", p.ID).Scan(ctx, &feed); err != nil {
+		feed, err := s.Posts.FeedAudience(ctx, tx, p)
+		if err != nil {
 			return err
 		}
 		db.AfterCommit(ctx, func() { s.Live.PostPublished(p, feed) })
@@ -144,8 +145,15 @@ func (s *Service) PostDeleted(ctx context.Context, tx bun.IDB, p *posts.Post) er
 		return err
 	}
 	if s.Live != nil {
-		var feed []string
-		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", p.ThreadID).Scan(ctx, &feed); err != nil {
+		root := p
+		if p.ThreadID != p.ID {
+			root = &posts.Post{}
+			if err := tx.NewSelect().Model(root).Where("id = ?", p.ThreadID).Scan(ctx); err != nil {
+				return err
+			}
+		}
+		feed, err := s.Posts.FeedAudience(ctx, tx, root)
+		if err != nil {
 			return err
 		}
 		db.AfterCommit(ctx, func() { s.Live.PostDeleted(p, feed) })
@@ -167,8 +175,8 @@ func (s *Service) Boosted(ctx context.Context, tx bun.IDB, original, share *post
 		return err
 	}
 	if s.Live != nil && !share.FanOutPending {
-		var feed []string
-		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", share.ID).Scan(ctx, &feed); err != nil {
+		feed, err := s.Posts.FeedAudience(ctx, tx, share)
+		if err != nil {
 			return err
 		}
 		db.AfterCommit(ctx, func() { s.Live.PostPublished(share, feed) })
@@ -183,8 +191,8 @@ func (s *Service) FannedOut(ctx context.Context, tx bun.IDB, ps []*posts.Post) e
 	}
 	for _, p := range ps {
 		p := p
-		var feed []string
-		if err := tx.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", p.ID).Scan(ctx, &feed); err != nil {
+		feed, err := s.Posts.FeedAudience(ctx, tx, p)
+		if err != nil {
 			return err
 		}
 		db.AfterCommit(ctx, func() { s.Live.PostPublished(p, feed) })

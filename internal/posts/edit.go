@@ -142,9 +142,9 @@ func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (
 				return err
 			}
 		}
-		if _, err := tx.NewDelete().Model((*feedEntry)(nil)).Where("post_id = ?", p.ID).Exec(ctx); err != nil {
-			return err
-		}
+		// Feed entries stay: reads skip deleted posts, and the trim removes them in time.
+		// Deleting them here would need an index on the feed by post, which doubles the
+		// cost of every fan-out.
 		if p.InReplyToID != nil {
 			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count - 1").
 				Where("id = ? AND replies_count > 0", *p.InReplyToID).Exec(ctx); err != nil {

@@ -115,7 +115,9 @@ func (s *Service) RunFanOut(ctx context.Context) {
 	defer t.Stop()
 	for {
 		for {
-			n, err := s.FanOutPending(ctx, 200)
+			// Small batches keep each transaction short: with ~300 followers a post, 16 posts
+			// are ~5k feed rows, so posting never waits long for the single SQLite writer.
+			n, err := s.FanOutPending(ctx, 16)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.Log.Warn("fan-out failed; will retry", "err", err)
@@ -133,4 +135,27 @@ func (s *Service) RunFanOut(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// FeedAudience lists the local people whose home feeds hold (or will hold) a top-level post or
+// share: the author, the addressed, and for the audiences that reach them the author's
+// active followers. It is computed from follows, as the fan-out is, so no index on the feed
+// by post is needed (that index would double the cost of every fan-out).
+func (s *Service) FeedAudience(ctx context.Context, tx bun.IDB, p *Post) ([]string, error) {
+	var out []string
+	err := tx.NewRaw(`SELECT r.account_id FROM post_recipients r JOIN users u ON u.id = r.account_id
+		WHERE r.post_id = ? AND u.state = 'active'`, p.ID).Scan(ctx, &out)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, p.AuthorID)
+	if p.Audience == Public || p.Audience == Company || p.Audience == Followers {
+		var fol []string
+		if err := tx.NewRaw(`SELECT f.follower_id FROM follows f JOIN users u ON u.id = f.follower_id
+			WHERE f.followee_id = ? AND u.state = 'active'`, p.AuthorID).Scan(ctx, &fol); err != nil {
+			return nil, err
+		}
+		out = append(out, fol...)
+	}
+	return out, nil
 }

@@ -107,9 +107,20 @@ func (l *Live) PostDeleted(p *posts.Post, feedAccounts []string) {
 // deletion, so open pages update in place.
 func (l *Live) PostChanged(p *posts.Post, deleted bool) {
 	ctx := context.Background()
-	rootID := p.ThreadID
-	var audience []string
-	if err := l.api.Posts.DB.NewSelect().Table("home_feed").Column("account_id").Where("post_id = ?", rootID).Scan(ctx, &audience); err != nil {
+	root := p
+	if p.ThreadID != p.ID {
+		var err error
+		if root, err = l.api.Posts.Get(ctx, nil, p.ThreadID); err != nil {
+			// Not public: load it without a viewer check; the audience rule below is the
+			// post's own, so nothing is shown to anyone who could not see it.
+			root = &posts.Post{}
+			if err := l.api.Posts.DB.NewSelect().Model(root).Where("id = ?", p.ThreadID).Scan(ctx); err != nil {
+				return
+			}
+		}
+	}
+	audience, err := l.api.Posts.FeedAudience(ctx, l.api.Posts.DB, root)
+	if err != nil {
 		return
 	}
 	if deleted {

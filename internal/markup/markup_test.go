@@ -323,7 +323,7 @@ func TestRenderNestingLimit(t *testing.T) {
 // regression to quadratic behaviour blows far past it.
 func TestRenderPathological(t *testing.T) {
 	if testing.Short() {
-		t.Skip("slow")
+		t.Skip("takes a few seconds; skipped in -short mode")
 	}
 	r := testRenderer()
 	n := MaxSourceLen

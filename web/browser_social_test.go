@@ -123,14 +123,6 @@ func TestBrowserSocial(t *testing.T) {
 	}
 
 	// 4. Live: Bob's open page learns of Alice's mention without a reload.
-	if resp, err := http.Get(base + "/api/v1/streaming/health"); err != nil || resp.StatusCode == http.StatusNotFound {
-		if resp != nil {
-			resp.Body.Close()
-		}
-		t.Skip("streaming endpoint /api/v1/streaming not available")
-	} else {
-		resp.Body.Close()
-	}
 	before, err := chromedp.Run(bobB, chromedp.Evaluate[string]("document.querySelector('[data-badge]').hidden ? '0' : document.querySelector('[data-badge-n]').textContent"))
 	if err != nil {
 		t.Fatal(err)

@@ -89,20 +89,9 @@ func ProcessAvatar(r io.Reader, lim Limits) (*Avatar, error) {
 	if format == "" {
 		return nil, errs.Wrap(errs.Invalid, ErrUnsupported, "not an image: upload a JPEG, PNG, GIF or WebP file")
 	}
-	cfg, err := decodeConfig(format, data)
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, unreadable(err)
-	}
-	// The header alone is checked, before any pixel buffer exists: a small file can declare
-	// a canvas whose buffer would exhaust memory.
-	if int64(cfg.Width)*int64(cfg.Height) > int64(lim.MaxPixels) {
-		return nil, errs.Wrap(errs.TooLarge, ErrTooLarge,
-			"image is %d×%d pixels, more than %s: scale it down and try again",
-			cfg.Width, cfg.Height, formatPixels(lim.MaxPixels))
-	}
-	img, err := decode(format, data, cfg)
+	img, err := decodeGuarded(format, data, lim.MaxPixels)
 	if err != nil {
-		return nil, unreadable(err)
+		return nil, err
 	}
 	orientation := 1
 	if format == "jpeg" {
@@ -306,4 +295,24 @@ func formatPixels(n int) string {
 		return fmt.Sprintf("%d megapixels", n/1_000_000)
 	}
 	return fmt.Sprintf("%d pixels", n)
+}
+
+// decodeGuarded decodes an image after checking the size its header declares: the header
+// alone is checked, before any pixel buffer exists, because a small file can declare a canvas
+// whose buffer would exhaust memory.
+func decodeGuarded(format string, data []byte, maxPixels int) (image.Image, error) {
+	cfg, err := decodeConfig(format, data)
+	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, unreadable(err)
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
+		return nil, errs.Wrap(errs.TooLarge, ErrTooLarge,
+			"image is %d×%d pixels, more than %s: scale it down and try again",
+			cfg.Width, cfg.Height, formatPixels(maxPixels))
+	}
+	img, err := decode(format, data, cfg)
+	if err != nil {
+		return nil, unreadable(err)
+	}
+	return img, nil
 }

@@ -232,20 +232,9 @@ func unsupported(reason string) error {
 }
 
 func processImage(data []byte, format, declaredName string, lim UploadLimits) (*Processed, error) {
-	cfg, err := decodeConfig(format, data)
-	if err != nil || cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, unreadable(err)
-	}
-	// The header alone is checked, before any pixel buffer exists: a small file can declare
-	// a canvas whose buffer would exhaust memory.
-	if int64(cfg.Width)*int64(cfg.Height) > int64(lim.MaxPixels) {
-		return nil, errs.Wrap(errs.TooLarge, ErrTooLarge,
-			"image is %d×%d pixels, more than %s: scale it down and try again",
-			cfg.Width, cfg.Height, formatPixels(lim.MaxPixels))
-	}
-	img, err := decode(format, data, cfg)
+	img, err := decodeGuarded(format, data, lim.MaxPixels)
 	if err != nil {
-		return nil, unreadable(err)
+		return nil, err
 	}
 	b := img.Bounds()
 	if b.Dx() <= 0 || b.Dy() <= 0 {

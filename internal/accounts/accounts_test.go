@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,34 +13,15 @@ import (
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
-	"github.com/atrium-social/atrium/internal/mail"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/testutil/dbtest"
+	"github.com/atrium-social/atrium/internal/testutil/nodetest"
 )
-
-// outbox records e-mails instead of sending them.
-type outbox struct {
-	mu   sync.Mutex
-	msgs []mail.Message
-}
-
-func (o *outbox) Send(_ context.Context, m mail.Message) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.msgs = append(o.msgs, m)
-	return nil
-}
-
-func (o *outbox) last() mail.Message {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.msgs[len(o.msgs)-1]
-}
 
 type fixture struct {
 	svc   *accounts.Service
 	clock *clock.Fake
-	mail  *outbox
+	mail  *nodetest.Mailbox
 	admin *accounts.User
 	db    *db.DB
 }
@@ -50,7 +30,7 @@ func setup(t *testing.T, d *db.DB) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	c := clock.NewFake(time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC))
-	ob := &outbox{}
+	ob := &nodetest.Mailbox{}
 	o := orgs.New(d, c)
 	svc := accounts.New(accounts.Deps{DB: d, Orgs: o, Clock: c, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Mail: ob, Hasher: accounts.NewHasher(1024, 2), BaseURL: func(context.Context) string { return "https://acme.example" }})
@@ -188,7 +168,7 @@ func TestAccounts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(f.mail.last().Body, plain) {
+			if !strings.Contains(f.mail.Last().Body, plain) {
 				t.Fatal("invitation e-mail lacks the link")
 			}
 			_, err = f.svc.SignUp(ctx, plain, accounts.NewUser{Username: "dave", Email: "other@partner.example", Password: "dave's long password"})
@@ -221,14 +201,14 @@ func TestAccounts(t *testing.T) {
 			if err := f.svc.RequestReset(ctx, "nobody@acme.example", "4.4.4.4"); err != nil {
 				t.Fatal(err)
 			}
-			n := len(f.mail.msgs)
+			n := len(f.mail.Msgs)
 			if err := f.svc.RequestReset(ctx, "alice@acme.example", "4.4.4.4"); err != nil {
 				t.Fatal(err)
 			}
-			if len(f.mail.msgs) != n+1 {
+			if len(f.mail.Msgs) != n+1 {
 				t.Fatal("no reset e-mail")
 			}
-			body := f.mail.last().Body
+			body := f.mail.Last().Body
 			i := strings.Index(body, "token=")
 			token := strings.Fields(body[i+6:])[0]
 			if _, err := f.svc.ResetPassword(ctx, token, "a brand new password"); err != nil {

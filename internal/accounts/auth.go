@@ -100,7 +100,7 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, error) 
 	if now.After(sess.ExpiresAt) {
 		return nil, errs.E(errs.Unauthorized, "your session has expired; please sign in again")
 	}
-	u, err := s.Get(ctx, sess.UserID)
+	u, err := s.Get(ctx, sess.UserID) // pages show and edit the person's skills
 	if err != nil {
 		return nil, err
 	}

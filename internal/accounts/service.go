@@ -135,6 +135,16 @@ func (s *Service) Get(ctx context.Context, id string) (*User, error) {
 	return u, s.loadSkills(ctx, u)
 }
 
+// bare loads a user without skills: authentication runs on every request and needs only
+// the account row (Skills stays nil).
+func (s *Service) bare(ctx context.Context, id string) (*User, error) {
+	u := new(User)
+	if err := s.DB.NewSelect().Model(u).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, db.Err(err, "no such person")
+	}
+	return u, nil
+}
+
 // ByUsername returns a user by username, case-insensitively.
 func (s *Service) ByUsername(ctx context.Context, name string) (*User, error) {
 	u := new(User)

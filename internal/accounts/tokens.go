@@ -96,7 +96,7 @@ func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, e
 	if t.RevokedAt != nil {
 		return nil, nil, errs.E(errs.Unauthorized, "The access token was revoked")
 	}
-	u, err := s.Get(ctx, t.UserID)
+	u, err := s.bare(ctx, t.UserID)
 	if err != nil {
 		return nil, nil, err
 	}

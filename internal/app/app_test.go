@@ -55,10 +55,20 @@ func TestOperationsAndAPI(t *testing.T) {
 				t.Fatalf("metrics: %d", resp.StatusCode)
 			}
 
+			admin, _ := n.Accounts.ByUsername(context.Background(), "admin")
+			if _, err := n.Accounts.UpdateProfile(context.Background(), accounts.CLIActor(), admin.ID, accounts.Profile{Skills: []string{"Go"}}); err != nil {
+				t.Fatal(err)
+			}
 			tok := token(t, n, "admin", "read write follow")
-			resp, body = c.Get("/api/v1/accounts/verify_credentials", "Authorization", "Bearer "+tok)
+			resp, body = n.Client(t).Get("/api/v1/accounts/verify_credentials", "Authorization", "Bearer "+tok)
 			if resp.StatusCode != 200 {
 				t.Fatalf("verify_credentials: %d %s", resp.StatusCode, body)
+			}
+			if len(resp.Header.Values("Set-Cookie")) != 0 {
+				t.Errorf("a bearer-token API response sets cookies: %v", resp.Header.Values("Set-Cookie"))
+			}
+			if !strings.Contains(body, `"skills":["Go"]`) {
+				t.Errorf("verify_credentials lacks the work-profile skills: %s", body)
 			}
 			acc := decode(t, body)
 			for _, k := range []string{"id", "username", "acct", "display_name", "locked", "bot", "group", "created_at", "note",

@@ -18,6 +18,9 @@ import (
 // requests carry no ambient credentials and are exempt, as are federation inboxes, which
 // authenticate by HTTP signature.
 func (s *Server) csrf(c *fiber.Ctx) error {
+	if CurrentToken(c) != nil {
+		return c.Next() // apps carry no cookies: nothing to protect, and no cookie to mint
+	}
 	tok := c.Cookies(CSRFCookie)
 	if tok == "" {
 		tok = s.newCSRF(c)

@@ -74,7 +74,10 @@ func parseTime(s string) time.Time {
 }
 
 func (a *api) verifyCredentials(c *fiber.Ctx) error {
-	u := server.CurrentUser(c)
+	u, err := a.Accounts.Get(c.UserContext(), server.CurrentUser(c).ID) // with skills
+	if err != nil {
+		return err
+	}
 	acc := a.account(u, a.BaseURL(c.UserContext()))
 	acc.Source = &Source{Privacy: "private", Language: "en", Note: u.Bio, Fields: acc.Fields}
 	role := Role{ID: "0", Name: "", Permissions: "0"}

@@ -22,7 +22,9 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/atrium-social/atrium/federation/actors"
 	"github.com/atrium-social/atrium/federation/discovery"
+	"github.com/atrium-social/atrium/federation/keys"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/api/mastodon"
 	"github.com/atrium-social/atrium/internal/api/streaming"
@@ -70,6 +72,7 @@ type Node struct {
 	Hub      *realtime.Hub
 	Outbound *outbound.Client
 	Mail     mail.Sender
+	Keys     *keys.Store
 
 	handlerOnce sync.Once
 	handler     http.Handler
@@ -155,6 +158,8 @@ func (n *Node) build(ctx context.Context, o Options) error {
 				Where("EXISTS (SELECT 1 FROM users u WHERE u.id = posts.author_id)").Count(ctx)
 			return int(c), err
 		}})
+	n.Keys = &keys.Store{DB: n.DB, Clock: n.Clock}
+	actors.Register(actors.Deps{App: n.Server.App, Accounts: n.Accounts, Orgs: n.Orgs, Keys: n.Keys, BaseURL: n.URL})
 	streaming.Register(streaming.Deps{Server: n.Server, Hub: n.Hub, Log: n.Log})
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,

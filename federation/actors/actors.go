@@ -66,7 +66,7 @@ func (h *handler) person(c *fiber.Ctx) error {
 		Followers: id + "/followers", Following: id + "/following", Featured: id + "/collections/featured",
 		SharedInbox: base + "/inbox", Published: u.CreatedAt, Discoverable: true,
 		PublicKey: activity.PublicKey{ID: id + "#main-key", Owner: id, PublicKeyPem: pair.PublicPEM},
-		Fields: partnerFields(u)}
+		Fields:    partnerFields(u)}
 	if u.AvatarKey != "" {
 		a.Icon, a.IconMediaType = base+"/media/"+u.AvatarKey, mediaType(u.AvatarKey)
 	}

@@ -280,3 +280,24 @@ func TestAccounts(t *testing.T) {
 		})
 	})
 }
+
+// The cache behind GetMany (timelines) must show this process's own changes at once.
+func TestGetManySeesChangesAtOnce(t *testing.T) {
+	f := setup(t, dbtest.Open(t, "sqlite"))
+	ctx := context.Background()
+	id := f.admin.ID
+	if m, err := f.svc.GetMany(ctx, []string{id}); err != nil || m[id].DisplayName != "" {
+		t.Fatalf("first load: %v %+v", err, m[id])
+	}
+	if _, err := f.svc.UpdateProfile(ctx, accounts.CLIActor(), id, accounts.Profile{DisplayName: "Alice A."}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := f.svc.GetMany(ctx, []string{id}); m[id].DisplayName != "Alice A." {
+		t.Fatalf("timeline still shows the old name: %q", m[id].DisplayName)
+	}
+	if err := f.svc.SetActive(ctx, accounts.CLIActor(), id, false); err == nil {
+		if m, _ := f.svc.GetMany(ctx, []string{id}); m[id].Active() {
+			t.Fatal("timeline still shows a deactivated person as active")
+		}
+	}
+}

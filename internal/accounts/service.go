@@ -42,6 +42,7 @@ type Deps struct {
 // Service is the accounts service.
 type Service struct {
 	Deps
+	people      *peopleCache
 	loginByName *ratelimit.Limiter
 	loginByIP   *ratelimit.Limiter
 	resetByIP   *ratelimit.Limiter
@@ -51,6 +52,7 @@ type Service struct {
 func New(d Deps) *Service {
 	return &Service{
 		Deps:        d,
+		people:      newPeopleCache(),
 		loginByName: ratelimit.New(d.Clock, 10, 15*time.Minute),
 		loginByIP:   ratelimit.New(d.Clock, 30, 15*time.Minute),
 		resetByIP:   ratelimit.New(d.Clock, 5, 15*time.Minute),
@@ -177,20 +179,31 @@ func newID(c clock.Clock) string { return ids.New(c.Now()) }
 // GetMany loads people by id in one query; unknown ids are skipped.
 func (s *Service) GetMany(ctx context.Context, idList []string) (map[string]*User, error) {
 	out := map[string]*User{}
-	if len(idList) == 0 {
+	now := s.Clock.Now()
+	var missing []string
+	for _, id := range idList {
+		if _, done := out[id]; done {
+			continue
+		}
+		if u, ok := s.people.get(id, now); ok {
+			out[id] = u
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
 		return out, nil
 	}
-	var users []User
-	if err := s.DB.NewSelect().Model(&users).Where("id IN (?)", bun.In(idList)).Scan(ctx); err != nil {
+	var list []User
+	if err := s.DB.NewSelect().Model(&list).Where("id IN (?)", bun.In(missing)).Scan(ctx); err != nil {
 		return nil, err
 	}
-	list := make([]User, len(users))
-	copy(list, users)
 	if err := s.loadSkillsMany(ctx, list); err != nil {
 		return nil, err
 	}
 	for i := range list {
 		out[list[i].ID] = &list[i]
+		s.people.put(&list[i], now)
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/db"
 )
 
 // DirectoryQuery filters the people directory.
@@ -24,7 +26,7 @@ func (s *Service) Directory(ctx context.Context, q DirectoryQuery) ([]User, erro
 	var out []User
 	sel := s.DB.NewSelect().Model(&out).Where("?TableAlias.state = ?", StateActive).OrderExpr("?TableAlias.username_lower").Limit(int64(q.Limit))
 	for _, word := range strings.Fields(strings.ToLower(q.Q)) {
-		sel = sel.Where("?TableAlias.search_text LIKE ? ESCAPE '\\'", "%"+likeEscape(word)+"%")
+		sel = sel.Where("?TableAlias.search_text LIKE ? ESCAPE '\\'", "%"+db.LikeEscape(word)+"%")
 	}
 	if d := strings.TrimSpace(q.Department); d != "" {
 		sel = sel.Where("LOWER(?TableAlias.department) = ?", strings.ToLower(d))

@@ -218,11 +218,7 @@ func (s *Service) List(ctx context.Context, a Actor, q string, limit int) ([]Use
 	var out []User
 	sel := s.DB.NewSelect().Model(&out).Order("username_lower").Limit(int64(limit))
 	if q = strings.TrimSpace(strings.ToLower(q)); q != "" {
-		sel = sel.Where("search_text LIKE ? ESCAPE '\\'", "%"+likeEscape(q)+"%")
+		sel = sel.Where("search_text LIKE ? ESCAPE '\\'", "%"+db.LikeEscape(q)+"%")
 	}
 	return out, sel.Scan(ctx)
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

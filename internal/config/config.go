@@ -216,6 +216,15 @@ func NormalizeURL(raw string) (string, error) {
 	return strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host), nil
 }
 
+// Host is the host[:port] of a public base URL such as https://acme.example: the domain
+// part of people's addresses (user@host).
+func Host(baseURL string) string {
+	if i := strings.Index(baseURL, "://"); i >= 0 {
+		return baseURL[i+3:]
+	}
+	return baseURL
+}
+
 // DefaultURL is the public URL derived from the listen address when none was chosen.
 func (c *Config) DefaultURL() string {
 	host, port, _ := net.SplitHostPort(c.Listen)

@@ -182,5 +182,10 @@ func IsUnique(err error) bool {
 	return false
 }
 
+// LikeEscape escapes the LIKE wildcards in s, for patterns written with ESCAPE '\'.
+func LikeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
 // IsNotFound reports whether err means no row.
 func IsNotFound(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -3,7 +3,6 @@ package posts
 import (
 	"context"
 	"errors"
-	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -11,6 +10,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/ids"
@@ -71,7 +71,6 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 		return nil, errs.Field("important_until", "the end date must be in the future")
 	}
 	base := s.BaseURL(ctx)
-	u, _ := url.Parse(base)
 	r, err := s.Markup.Render(in.Text)
 	if err != nil {
 		if errors.Is(err, markup.ErrTooLong) {
@@ -108,7 +107,7 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 			// A comment lives in its post's audience: it can never reach anyone the post did not.
 			p.InReplyToID, p.ThreadID, p.Audience, p.GroupID = &parent.ID, root.ID, root.Audience, root.GroupID
 		}
-		recips, ment, err := s.resolveRecipients(ctx, tx, author, u.Host, r.Mentions, in.Recipients)
+		recips, ment, err := s.resolveRecipients(ctx, tx, author, config.Host(base), r.Mentions, in.Recipients)
 		if err != nil {
 			return err
 		}

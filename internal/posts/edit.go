@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/ids"
 )
@@ -66,7 +67,7 @@ func (s *Service) Edit(ctx context.Context, author *accounts.User, id string, c 
 		}
 		// Mentions added by the edit get addressed (so they can see and are told); existing
 		// recipients stay, so nobody who could see the post loses it mid-conversation.
-		recips, _, err := s.resolveRecipients(ctx, tx, author, hostOf(s.BaseURL(ctx)), r.Mentions, nil)
+		recips, _, err := s.resolveRecipients(ctx, tx, author, config.Host(s.BaseURL(ctx)), r.Mentions, nil)
 		if err != nil {
 			return err
 		}
@@ -164,11 +165,4 @@ func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (
 		return nil
 	})
 	return p, err
-}
-
-func hostOf(base string) string {
-	if i := strings.Index(base, "://"); i >= 0 {
-		return base[i+3:]
-	}
-	return base
 }

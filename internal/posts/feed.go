@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/db"
 )
 
 // Page is a keyset page in Mastodon's terms: MaxID returns posts older than it, SinceID
@@ -286,7 +288,7 @@ func (s *Service) Search(ctx context.Context, v *Viewer, q string, limit int) ([
 	var out []*Post
 	sel := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*").Where("p.reblog_of_id IS NULL")
 	for _, w := range words {
-		sel = sel.Where("LOWER(p.content_text) LIKE ? ESCAPE '\\'", "%"+likeEscape(w)+"%")
+		sel = sel.Where("LOWER(p.content_text) LIKE ? ESCAPE '\\'", "%"+db.LikeEscape(w)+"%")
 	}
 	sel = visibleFilter(sel, v).OrderExpr("p.id DESC").Limit(int64(limit))
 	if err := sel.Scan(ctx); err != nil {
@@ -306,10 +308,6 @@ func (s *Service) Search(ctx context.Context, v *Viewer, q string, limit int) ([
 func (s *Service) SearchTags(ctx context.Context, prefix string, limit int) ([]string, error) {
 	var out []string
 	err := s.DB.NewSelect().Table("post_tags").ColumnExpr("DISTINCT tag").
-		Where("tag LIKE ? ESCAPE '\\'", likeEscape(strings.ToLower(prefix))+"%").OrderExpr("tag").Limit(int64(limit)).Scan(ctx, &out)
+		Where("tag LIKE ? ESCAPE '\\'", db.LikeEscape(strings.ToLower(prefix))+"%").OrderExpr("tag").Limit(int64(limit)).Scan(ctx, &out)
 	return out, err
-}
-
-func likeEscape(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }

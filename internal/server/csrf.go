@@ -65,5 +65,3 @@ func (s *Server) newCSRF(c *fiber.Ctx) string {
 func CSRFToken(c *fiber.Ctx) string { v, _ := c.Locals("csrf").(string); return v }
 
 func isInbox(p string) bool { return p == "/inbox" || strings.HasSuffix(p, "/inbox") }
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }

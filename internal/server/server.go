@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -246,7 +247,7 @@ func RequireUser(c *fiber.Ctx) error {
 	if IsAPI(c) {
 		return errs.E(errs.Unauthorized, "The access token is invalid")
 	}
-	return c.Redirect("/login?next="+urlQueryEscape(string(c.Request().RequestURI())), fiber.StatusSeeOther)
+	return c.Redirect("/login?next="+url.QueryEscape(string(c.Request().RequestURI())), fiber.StatusSeeOther)
 }
 
 // RequireAdmin guards admin pages. The services check again; this gives a clean 403 early.

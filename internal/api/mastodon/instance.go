@@ -1,9 +1,12 @@
 package mastodon
 
 import (
-	"net/url"
+	"context"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/atrium-social/atrium/internal/config"
+	"github.com/atrium-social/atrium/internal/orgs"
 )
 
 // Limits apps read to size their composers; they match what the node enforces.
@@ -17,23 +20,36 @@ const (
 	pollOptionChars = 50
 )
 
-func (a *api) instanceV1(c *fiber.Ctx) error {
-	ctx := c.UserContext()
+// instanceFacts is what both instance endpoints report.
+type instanceFacts struct {
+	org         orgs.Org
+	base, host  string
+	activeUsers int
+}
+
+func (a *api) instanceFacts(ctx context.Context) (instanceFacts, error) {
 	org, err := a.Orgs.Get(ctx)
 	if err != nil {
-		return err
+		return instanceFacts{}, err
+	}
+	users, err := a.Accounts.Count(ctx)
+	if err != nil {
+		return instanceFacts{}, err
 	}
 	base := a.BaseURL(ctx)
-	u, _ := url.Parse(base)
-	users, err := a.Accounts.Count(ctx)
+	return instanceFacts{org: org, base: base, host: config.Host(base), activeUsers: users}, nil
+}
+
+func (a *api) instanceV1(c *fiber.Ctx) error {
+	f, err := a.instanceFacts(c.UserContext())
 	if err != nil {
 		return err
 	}
 	return c.JSON(fiber.Map{
-		"uri": u.Host, "title": org.Name, "short_description": org.Description, "description": org.Description,
-		"email": "", "version": Version, "urls": fiber.Map{"streaming_api": "wss://" + u.Host},
-		"stats":     fiber.Map{"user_count": users, "status_count": 0, "domain_count": 0},
-		"thumbnail": base + "/avatars/missing.png", "languages": []string{"en"},
+		"uri": f.host, "title": f.org.Name, "short_description": f.org.Description, "description": f.org.Description,
+		"email": "", "version": Version, "urls": fiber.Map{"streaming_api": "wss://" + f.host},
+		"stats":     fiber.Map{"user_count": f.activeUsers, "status_count": 0, "domain_count": 0},
+		"thumbnail": f.base + "/avatars/missing.png", "languages": []string{"en"},
 		"registrations": false, "approval_required": true, "invites_enabled": true,
 		"configuration":   configuration(),
 		"contact_account": nil, "rules": []any{},
@@ -41,28 +57,21 @@ func (a *api) instanceV1(c *fiber.Ctx) error {
 }
 
 func (a *api) instanceV2(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	org, err := a.Orgs.Get(ctx)
-	if err != nil {
-		return err
-	}
-	base := a.BaseURL(ctx)
-	u, _ := url.Parse(base)
-	users, err := a.Accounts.Count(ctx)
+	f, err := a.instanceFacts(c.UserContext())
 	if err != nil {
 		return err
 	}
 	cfg := configuration()
-	cfg["urls"] = fiber.Map{"streaming": "wss://" + u.Host}
+	cfg["urls"] = fiber.Map{"streaming": "wss://" + f.host}
 	cfg["translation"] = fiber.Map{"enabled": false}
 	return c.JSON(fiber.Map{
-		"domain": u.Host, "title": org.Name, "version": Version, "source_url": "https://github.com/atrium-social/atrium",
-		"description":   org.Description,
-		"usage":         fiber.Map{"users": fiber.Map{"active_month": users}},
-		"thumbnail":     fiber.Map{"url": base + "/avatars/missing.png"},
+		"domain": f.host, "title": f.org.Name, "version": Version, "source_url": "https://github.com/atrium-social/atrium",
+		"description":   f.org.Description,
+		"usage":         fiber.Map{"users": fiber.Map{"active_month": f.activeUsers}},
+		"thumbnail":     fiber.Map{"url": f.base + "/avatars/missing.png"},
 		"languages":     []string{"en"},
 		"configuration": cfg,
-		"registrations": fiber.Map{"enabled": false, "approval_required": true, "message": "Accounts are by invitation from " + org.Name + "."},
+		"registrations": fiber.Map{"enabled": false, "approval_required": true, "message": "Accounts are by invitation from " + f.org.Name + "."},
 		"contact":       fiber.Map{"email": "", "account": nil},
 		"rules":         []any{},
 	})

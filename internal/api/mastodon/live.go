@@ -107,16 +107,12 @@ func (l *Live) PostDeleted(p *posts.Post, feedAccounts []string) {
 // deletion, so open pages update in place.
 func (l *Live) PostChanged(p *posts.Post, deleted bool) {
 	ctx := context.Background()
+	// The thread's root decides who may see the change (comments share its audience).
 	root := p
 	if p.ThreadID != p.ID {
-		var err error
-		if root, err = l.api.Posts.Get(ctx, nil, p.ThreadID); err != nil {
-			// Not public: load it without a viewer check; the audience rule below is the
-			// post's own, so nothing is shown to anyone who could not see it.
-			root = &posts.Post{}
-			if err := l.api.Posts.DB.NewSelect().Model(root).Where("id = ?", p.ThreadID).Scan(ctx); err != nil {
-				return
-			}
+		root = &posts.Post{}
+		if err := l.api.Posts.DB.NewSelect().Model(root).Where("id = ?", p.ThreadID).Scan(ctx); err != nil {
+			return
 		}
 	}
 	audience, err := l.api.Posts.FeedAudience(ctx, l.api.Posts.DB, root)

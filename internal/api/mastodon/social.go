@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/posts"
@@ -42,7 +43,7 @@ func (a *api) socialRoutes(app *fiber.App) {
 
 func (a *api) lookup(c *fiber.Ctx) error {
 	acct := strings.TrimPrefix(c.Query("acct"), "@")
-	name, local := posts.LocalAcct(acct, hostOf(a.BaseURL(c.UserContext())))
+	name, local := posts.LocalAcct(acct, config.Host(a.BaseURL(c.UserContext())))
 	if !local {
 		return errNotFound() // remote accounts arrive with federation
 	}
@@ -311,7 +312,7 @@ func (a *api) search(c *fiber.Ctx) error {
 	res := fiber.Map{"accounts": []Account{}, "statuses": []Status{}, "hashtags": []fiber.Map{}}
 	if kind == "" || kind == "accounts" {
 		name := strings.TrimPrefix(q, "@")
-		if local, ok := posts.LocalAcct(name, hostOf(base)); ok && strings.Contains(name, "@") {
+		if local, ok := posts.LocalAcct(name, config.Host(base)); ok && strings.Contains(name, "@") {
 			name = local
 		}
 		people, err := a.Accounts.Directory(ctx, accounts.DirectoryQuery{Q: name, Limit: limit})
@@ -367,11 +368,4 @@ func (a *api) announcements(c *fiber.Ctx) error {
 		out = append(out, m)
 	}
 	return c.JSON(out)
-}
-
-func hostOf(base string) string {
-	if i := strings.Index(base, "://"); i >= 0 {
-		return base[i+3:]
-	}
-	return base
 }

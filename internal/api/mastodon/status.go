@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/atrium-social/atrium/internal/accounts"
@@ -263,7 +264,7 @@ func (pr presenter) media(at posts.Attachment) MediaAttachment {
 		m.Type = "image"
 		if at.Width > 0 && at.Height > 0 {
 			m.Meta["original"] = map[string]any{"width": at.Width, "height": at.Height,
-				"size": itoa(at.Width) + "x" + itoa(at.Height), "aspect": float64(at.Width) / float64(at.Height)}
+				"size": strconv.Itoa(at.Width) + "x" + strconv.Itoa(at.Height), "aspect": float64(at.Width) / float64(at.Height)}
 		}
 	}
 	if at.ThumbKey != "" {
@@ -275,18 +276,4 @@ func (pr presenter) media(at posts.Attachment) MediaAttachment {
 		m.Description = &d
 	}
 	return m
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

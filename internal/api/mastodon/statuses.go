@@ -263,8 +263,18 @@ func (a *api) reblog(c *fiber.Ctx) error {
 	return c.JSON(st)
 }
 
+// favouritedBy lists everyone who reacted: to Mastodon apps every reaction is a favourite.
 func (a *api) favouritedBy(c *fiber.Ctx) error {
-	return a.reactors(c, func(r posts.Reaction) bool { return true })
+	v := posts.ViewerOf(server.CurrentUser(c))
+	rs, err := a.Posts.Reactions(c.UserContext(), v, c.Params("id"), 80)
+	if err != nil {
+		return mapNotFound(err)
+	}
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		ids[i] = r.AccountID
+	}
+	return a.accountList(c, ids)
 }
 
 func (a *api) reactionsList(c *fiber.Ctx) error {
@@ -289,21 +299,6 @@ func (a *api) reactionsList(c *fiber.Ctx) error {
 		}
 	}
 	return c.JSON(out)
-}
-
-func (a *api) reactors(c *fiber.Ctx, keep func(posts.Reaction) bool) error {
-	v := posts.ViewerOf(server.CurrentUser(c))
-	rs, err := a.Posts.Reactions(c.UserContext(), v, c.Params("id"), 80)
-	if err != nil {
-		return mapNotFound(err)
-	}
-	var ids []string
-	for _, r := range rs {
-		if keep(r) {
-			ids = append(ids, r.AccountID)
-		}
-	}
-	return a.accountList(c, ids)
 }
 
 func (a *api) rebloggedBy(c *fiber.Ctx) error {

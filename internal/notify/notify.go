@@ -43,6 +43,8 @@ type Notification struct {
 // Live is told about new notifications after commit (the realtime layer renders and sends).
 type Live interface {
 	Notified(n *Notification)
+	// NotifiedMany announces one event to many people (all of the same kind and post).
+	NotifiedMany(ns []*Notification)
 	PostPublished(p *posts.Post, feedAccounts []string)
 	PostChanged(p *posts.Post, deleted bool)
 	PostDeleted(p *posts.Post, feedAccounts []string)
@@ -72,6 +74,52 @@ func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, po
 	}
 	if s.Live != nil {
 		db.AfterCommit(ctx, func() { s.Live.Notified(n) })
+	}
+	return nil
+}
+
+// announcementAudience is everyone on this node who can see an announcement: all active
+// people for company and public posts, otherwise those the post's own rule admits.
+func (s *Service) announcementAudience(ctx context.Context, tx bun.IDB, p *posts.Post) ([]string, error) {
+	if p.Audience == posts.Company || p.Audience == posts.Public {
+		var ids []string
+		return ids, tx.NewSelect().Table("users").Column("id").Where("state = 'active'").Scan(ctx, &ids)
+	}
+	people, err := s.Posts.Audience(ctx, tx, p)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(people))
+	for i, u := range people {
+		ids[i] = u.ID
+	}
+	return ids, nil
+}
+
+// addMany notifies many local people of the same event in multi-row inserts, and announces
+// them live in one rendering: an announcement to the whole company must not cost a query
+// and a rendering per person inside the request.
+func (s *Service) addMany(ctx context.Context, tx bun.IDB, to []string, kind, from string, postID *string) error {
+	now := s.Clock.Now()
+	var all []*Notification
+	for start := 0; start < len(to); start += 500 {
+		end := min(start+500, len(to))
+		batch := make([]*Notification, 0, end-start)
+		for _, id := range to[start:end] {
+			if id != from {
+				batch = append(batch, &Notification{ID: ids.New(now), AccountID: id, Kind: kind, FromID: from, PostID: postID, CreatedAt: now})
+			}
+		}
+		if len(batch) == 0 {
+			continue
+		}
+		if _, err := tx.NewInsert().Model(&batch).Exec(ctx); err != nil {
+			return err
+		}
+		all = append(all, batch...)
+	}
+	if s.Live != nil && len(all) > 0 {
+		db.AfterCommit(ctx, func() { s.Live.NotifiedMany(all) })
 	}
 	return nil
 }
@@ -106,16 +154,18 @@ func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, pa
 		}
 	}
 	if p.Important {
-		var everyone []string
-		if err := tx.NewSelect().Table("users").Column("id").Where("state = 'active'").Scan(ctx, &everyone); err != nil {
+		audience, err := s.announcementAudience(ctx, tx, p)
+		if err != nil {
 			return err
 		}
-		for _, id := range everyone {
+		var to []string
+		for _, id := range audience {
 			if !told[id] {
-				if err := s.add(ctx, tx, id, Announcement, p.AuthorID, &p.ID, ""); err != nil {
-					return err
-				}
+				to = append(to, id)
 			}
+		}
+		if err := s.addMany(ctx, tx, to, Announcement, p.AuthorID, &p.ID); err != nil {
+			return err
 		}
 	}
 	if s.Live != nil && parent == nil && !p.FanOutPending {

@@ -681,6 +681,9 @@
     function onNotification(n) {
       if (!n || !n.id || seen[n.id]) return;
       seen[n.id] = true;
+      // Count up at once; an exact "atrium.badge" count may follow and wins.
+      var shown = document.querySelector('[data-badge]:not([hidden]) [data-badge-n]');
+      setBadge((shown ? parseInt(shown.textContent, 10) || 0 : 0) + 1);
       var who = n.account && (n.account.display_name || n.account.username) || 'Someone';
       var what = {
         mention: 'mentioned you', comment: 'commented on a conversation you are in', favourite: 'reacted to your post',

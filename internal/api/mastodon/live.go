@@ -1,6 +1,7 @@
 package mastodon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
@@ -53,6 +54,36 @@ func (l *Live) Notified(n *notify.Notification) {
 	l.publish(realtime.StreamNotification, realtime.KindNotification, n.AccountID, list[0])
 	if count, err := l.api.Notify.Unread(ctx, n.AccountID); err == nil {
 		l.publish(realtime.StreamUser, realtime.KindBadge, n.AccountID, fiber.Map{"notifications": count})
+	}
+}
+
+// NotifiedMany sends one event's notifications to many people, rendered once: the rendering
+// carries a placeholder id that each recipient's copy replaces with their notification's id.
+// Recipients' badges count up on the client (no per-person unread query).
+func (l *Live) NotifiedMany(ns []*notify.Notification) {
+	if len(ns) == 0 {
+		return
+	}
+	ctx := context.Background()
+	first, err := l.api.Accounts.Get(ctx, ns[0].AccountID)
+	if err != nil {
+		return
+	}
+	const placeholder = "ATRIUMNOTIFICATIONID"
+	tmpl := *ns[0]
+	tmpl.ID = placeholder
+	list, err := l.api.notificationsFor(ctx, posts.ViewerOf(first), []notify.Notification{tmpl})
+	if err != nil || len(list) == 0 {
+		return
+	}
+	b, err := json.Marshal(list[0])
+	if err != nil {
+		return
+	}
+	for _, n := range ns {
+		payload := bytes.ReplaceAll(b, []byte(placeholder), []byte(n.ID))
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: realtime.KindNotification, Payload: payload, AccountID: n.AccountID})
+		l.hub.Publish(realtime.Event{Stream: realtime.StreamNotification, Kind: realtime.KindNotification, Payload: payload, AccountID: n.AccountID})
 	}
 }
 

@@ -141,6 +141,7 @@ func avatarOf(p *person, size string) avatarView {
 func (s *site) funcs() template.FuncMap {
 	return template.FuncMap{
 		"avatar":    avatarOf,
+		"copybox":   func(id, label, value string) copyBox { return copyBox{ID: id, Label: label, Value: value} },
 		"avatarURL": avatarURL,
 		"date":      func(t time.Time) string { return t.Format("2 Jan 2006") },
 		"datetime":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") },
@@ -473,3 +474,6 @@ func (s *site) setupDone(c *fiber.Ctx) (bool, error) {
 	org, err := s.Orgs.Get(c.UserContext())
 	return org.SetupDone, err
 }
+
+// copyBox is a secret shown once with a Copy button (invitation links, new tokens).
+type copyBox struct{ ID, Label, Value string }

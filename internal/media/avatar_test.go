@@ -5,8 +5,6 @@ import (
 	"errors"
 	"image"
 	"image/color"
-	"image/jpeg"
-	"image/png"
 	"io"
 	"runtime"
 	"strings"
@@ -15,27 +13,10 @@ import (
 	"github.com/atrium-social/atrium/internal/errs"
 )
 
-// decodeAvatar decodes one output of ProcessAvatar with the decoder its content type names,
-// so a mislabelled output fails the test.
+// decodeAvatar decodes one square output of ProcessAvatar (see decodeOutput).
 func decodeAvatar(t *testing.T, b []byte, contentType string, size int) image.Image {
 	t.Helper()
-	var img image.Image
-	var err error
-	switch contentType {
-	case "image/jpeg":
-		img, err = jpeg.Decode(bytes.NewReader(b))
-	case "image/png":
-		img, err = png.Decode(bytes.NewReader(b))
-	default:
-		t.Fatalf("content type %q", contentType)
-	}
-	if err != nil {
-		t.Fatalf("decode %s output: %v", contentType, err)
-	}
-	if got := img.Bounds(); got != image.Rect(0, 0, size, size) {
-		t.Fatalf("output bounds %v, want %dx%d", got, size, size)
-	}
-	return img
+	return decodeOutput(t, b, contentType, size, size)
 }
 
 func TestProcessAvatarStripsExifAndAppliesOrientation(t *testing.T) {

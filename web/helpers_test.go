@@ -61,6 +61,9 @@ type env struct {
 	orgs     *orgs.Service
 	store    *media.DiskStore
 	mail     *mailbox
+	partners *orgs.Partners
+	// health answers the partners page's delivery-health lookups; nil means no worker.
+	health func(ctx context.Context, hosts []string) (map[string]orgs.PeerHealth, error)
 }
 
 func newEnv(t *testing.T) *env {
@@ -95,11 +98,20 @@ func newEnv(t *testing.T) *env {
 	ps.AddHook(nt)
 	fol.Hooks = []follows.Hook{ps, nt}
 	pv := previews.New(d, outbound.New(outbound.Options{}), clk, log)
+	e := &env{t: t, app: srv.App, accounts: acc, orgs: o, store: store, mail: mb,
+		partners: orgs.NewPartners(d, clk, orgs.ModeAllowlist, baseURL)}
+	health := func(ctx context.Context, hosts []string) (map[string]orgs.PeerHealth, error) {
+		if e.health == nil {
+			return nil, nil
+		}
+		return e.health(ctx, hosts)
+	}
 	if err := Register(Deps{Server: srv, Accounts: acc, Orgs: o, Media: store, Log: log, DB: d,
-		DefaultURL: testHost, MaxUpload: 4 << 20, Posts: ps, Follows: fol, Notify: nt, Previews: pv}); err != nil {
+		DefaultURL: testHost, MaxUpload: 4 << 20, Posts: ps, Follows: fol, Notify: nt, Previews: pv,
+		Partners: e.partners, Health: health}); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, app: srv.App, accounts: acc, orgs: o, store: store, mail: mb}
+	return e
 }
 
 // setup runs the wizard through the page and returns the admin's signed-in client.

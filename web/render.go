@@ -410,6 +410,12 @@ func flashText(code string) string {
 		return "Invitation revoked."
 	case "settings_saved":
 		return "Organisation settings saved."
+	case "partner_added":
+		return "Partner added. Its administrators can read what this node sends to it."
+	case "partner_blocked":
+		return "Host blocked. Its requests are refused and nothing more is sent to it."
+	case "partner_removed":
+		return "Host removed from the partner list."
 	case "posted":
 		return "Posted."
 	case "post_deleted":

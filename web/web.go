@@ -38,6 +38,14 @@ type Deps struct {
 	Notify        *notify.Service
 	Previews      *previews.Service
 	FetchPreviews func(ctx context.Context, p *posts.Post)
+
+	// Partners is the partner policy behind /admin/partners. Without it the page is not
+	// registered (a node that does not federate has nothing to show there).
+	Partners *orgs.Partners
+	// Health reports delivery health for the given partner hosts, as the federation delivery
+	// worker records it; hosts it has never dealt with may be absent or zero-valued. Without
+	// it every partner shows "no deliveries yet".
+	Health func(ctx context.Context, hosts []string) (map[string]orgs.PeerHealth, error)
 }
 
 // site is the browser app: its dependencies plus what Register prepares once (parsed
@@ -153,6 +161,11 @@ func (s *site) routes(app *fiber.App) {
 	app.Get("/admin/settings", admin, s.adminSettingsPage)
 	app.Post("/admin/settings", admin, s.adminSaveSettings)
 	app.Get("/admin/audit", admin, s.adminAudit)
+	if s.Partners != nil {
+		app.Get("/admin/partners", admin, s.adminPartners)
+		app.Post("/admin/partners", admin, s.adminChangePartner)
+		app.Post("/admin/partners/remove", admin, s.adminRemovePartner)
+	}
 
 	// Last: whatever no route above matched is a 404 page (or JSON for API paths, through
 	// the server's error mapping).

@@ -8,9 +8,11 @@ import (
 	"io"
 	"os"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/app"
+	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/orgs"
 )
@@ -153,18 +155,31 @@ func activation(active bool) func(fs *flag.FlagSet) func(context.Context, *app.N
 
 func admin(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cmds := adminCommands()
+	for name, c := range partnerCommands() {
+		cmds[name] = c
+	}
+	// Two-word commands ("partner add") are looked up by both words.
+	if len(args) >= 2 && args[0] == "partner" && !strings.HasPrefix(args[1], "-") {
+		args = append([]string{"partner " + args[1]}, args[2:]...)
+	}
 	if len(args) == 0 || cmds[args[0]].flags == nil {
 		fmt.Fprintln(stderr, "Usage: atrium admin <command> [flags]\n\nCommands:")
-		for _, name := range []string{"setup", "create-user", "token", "set-role", "deactivate", "reactivate", "invite"} {
-			fmt.Fprintf(stderr, "  %-12s %s\n", name, cmds[name].help)
+		for _, name := range []string{"setup", "create-user", "token", "set-role", "deactivate", "reactivate", "invite",
+			"partner add", "partner block", "partner remove", "partner list"} {
+			fmt.Fprintf(stderr, "  %-16s %s\n", name, cmds[name].help)
 		}
 		if len(args) == 0 {
 			return fmt.Errorf("admin: name a command")
 		}
+		if args[0] == "partner" {
+			return fmt.Errorf("admin partner: name add, block, remove or list")
+		}
 		return fmt.Errorf("admin: unknown command %q", args[0])
 	}
 	var do func(context.Context, *app.Node, io.Writer) error
-	cfg, _, err := loadConfig("admin "+args[0], args[1:], stderr, getenv, func(fs *flag.FlagSet) { do = cmds[args[0]].flags(fs) })
+	declare := cmds[args[0]].flags
+	cfg, _, err := loadConfig("admin "+args[0], flagsFirst(args[1:], declare), stderr, getenv,
+		func(fs *flag.FlagSet) { do = declare(fs) })
 	if err != nil {
 		return err
 	}
@@ -204,4 +219,146 @@ func readSecret(v string) (string, error) {
 		return "", fmt.Errorf("reading the password from stdin: %w", err)
 	}
 	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// partnerCommands are `atrium admin partner add|block|remove|list`: the partner policy that
+// decides which nodes this one federates with (FEDERATION.md; --federation-mode).
+func partnerCommands() map[string]adminCmd {
+	change := func(verb string) func(fs *flag.FlagSet) func(context.Context, *app.Node, io.Writer) error {
+		return func(fs *flag.FlagSet) func(context.Context, *app.Node, io.Writer) error {
+			note := new(string)
+			if verb != "remove" {
+				note = fs.String("note", "", "why, for the other administrators (one line, at most 500 characters)")
+			}
+			return func(ctx context.Context, n *app.Node, out io.Writer) error {
+				host, err := oneHost(fs)
+				if err != nil {
+					return err
+				}
+				ps := partners(n)
+				switch verb {
+				case "add":
+					p, err := ps.Add(ctx, orgs.CLIActor(), host, *note)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "%s is an allowed partner; its administrators can read what this node sends it\n", p.Host)
+					if ps.Mode() == orgs.ModeOpen {
+						fmt.Fprintln(out, "(federation mode is open: every host that is not blocked federates anyway)")
+					}
+				case "block":
+					p, err := ps.Block(ctx, orgs.CLIActor(), host, *note)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(out, "%s is blocked\n", p.Host)
+				case "remove":
+					if err := ps.Remove(ctx, orgs.CLIActor(), host); err != nil {
+						return err
+					}
+					h, _ := orgs.NormalizeHost(host)
+					fmt.Fprintf(out, "%s removed from the partner list\n", h)
+				}
+				// This process is not the server: the running node rereads the policy within
+				// seconds (its cache's lifetime), not at once as after a change on the web page.
+				fmt.Fprintln(out, "running nodes apply the change within 5 seconds")
+				return nil
+			}
+		}
+	}
+	return map[string]adminCmd{
+		"partner add":    {"allow a partner host: partner add HOST [--note ...]", change("add")},
+		"partner block":  {"block a host, in both federation modes: partner block HOST [--note ...]", change("block")},
+		"partner remove": {"take a host off the partner list: partner remove HOST", change("remove")},
+		"partner list": {"show the federation mode and the partner list", func(fs *flag.FlagSet) func(context.Context, *app.Node, io.Writer) error {
+			return func(ctx context.Context, n *app.Node, out io.Writer) error {
+				if fs.NArg() > 0 {
+					return fmt.Errorf("partner list takes no arguments, got %q", fs.Arg(0))
+				}
+				ps := partners(n)
+				list, err := ps.List(ctx)
+				if err != nil {
+					return err
+				}
+				if ps.Mode() == orgs.ModeOpen {
+					fmt.Fprintln(out, "federation mode: open (every host federates unless blocked)")
+				} else {
+					fmt.Fprintln(out, "federation mode: allowlist (only allowed hosts federate)")
+				}
+				if len(list) == 0 {
+					fmt.Fprintln(out, "no partners yet; add one with: atrium admin partner add HOST")
+					return nil
+				}
+				tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(tw, "HOST\tSTATE\tNOTE\tADDED")
+				for _, p := range list {
+					note := p.Note
+					if note == "" {
+						note = "-"
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Host, p.State, note, p.CreatedAt.UTC().Format("2006-01-02"))
+				}
+				return tw.Flush()
+			}
+		}},
+	}
+}
+
+// partners is the node's partner policy for one command. The command runs in its own short
+// process, so a service of its own (rather than one shared with a server) loses nothing.
+func partners(n *app.Node) *orgs.Partners {
+	return orgs.NewPartners(n.DB, n.Clock, n.Cfg.FederationMode, n.URL)
+}
+
+// oneHost is the command's single HOST argument.
+func oneHost(fs *flag.FlagSet) (string, error) {
+	switch fs.NArg() {
+	case 0:
+		return "", fmt.Errorf("name the host, e.g. partner.example")
+	case 1:
+		return fs.Arg(0), nil
+	}
+	return "", fmt.Errorf("name one host, got %d arguments: %s", fs.NArg(), strings.Join(fs.Args(), " "))
+}
+
+// flagsFirst moves positional arguments after the flags, so `partner add HOST --note x` works
+// although the flag package stops at the first non-flag. declare adds the command's own flags
+// to a scratch set, which tells flags that take a value from boolean ones.
+func flagsFirst(args []string, declare func(fs *flag.FlagSet) func(context.Context, *app.Node, io.Writer) error) []string {
+	fs := flag.NewFlagSet("scratch", flag.ContinueOnError)
+	cfg := config.Default()
+	cfg.Register(fs)
+	declare(fs)
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // unknown flags are left for the real parse to report
+		}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			continue
+		}
+		if i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	if len(pos) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), pos...)
 }

@@ -2,8 +2,9 @@
 //
 //	atrium [serve]          start the node (the default)
 //	atrium migrate up|status
-//	atrium admin setup|create-user|token|set-role|deactivate|reactivate|invite
+//	atrium admin setup|create-user|token|set-role|deactivate|reactivate|invite|partner
 //	atrium dev seed|load
+//	atrium devnet
 //	atrium version
 //
 // Every subcommand reads the same settings: flags, each with an ATRIUM_* environment twin.
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = admin(ctx, args, stdout, stderr, getenv)
 	case "dev":
 		err = dev(ctx, args, stdout, stderr, getenv)
+	case "devnet":
+		err = devnet(ctx, args, stdout, stderr, getenv)
 	case "version":
 		fmt.Fprintln(stdout, "atrium", versionString())
 		return 0
@@ -83,8 +86,9 @@ func usage(w io.Writer) {
 Usage:
   atrium [serve] [flags]           start the node (default http://localhost:8080)
   atrium migrate up|status [flags] apply or list database migrations
-  atrium admin <command> [flags]   setup, create-user, token, set-role, deactivate, reactivate, invite
+  atrium admin <command> [flags]   setup, create-user, token, set-role, deactivate, reactivate, invite, partner
   atrium dev seed|load [flags]     generate a test company; load-test a node on loopback
+  atrium devnet [flags]            three partner companies federating on this machine (127.0.0.11-13)
   atrium version                   print the version
 
 Run 'atrium serve --help' for the settings every command reads.

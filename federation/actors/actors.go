@@ -8,12 +8,12 @@ package actors
 
 import (
 	"context"
-	"html"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/federation/convert"
 	"github.com/atrium-social/atrium/federation/keys"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
@@ -49,7 +49,7 @@ func (h *handler) person(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	c.Vary("Accept")
 	u, err := h.Accounts.ByUsername(ctx, c.Params("username"))
-	if err != nil || !u.Active() {
+	if err != nil {
 		return errs.E(errs.NotFound, "no such person")
 	}
 	base := h.BaseURL(ctx)
@@ -60,16 +60,14 @@ func (h *handler) person(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	id := base + "/users/" + u.Username
-	a := &activity.Actor{ID: id, Type: activity.TypePerson, PreferredUsername: u.Username, Name: u.Name(),
-		Summary: bioHTML(u.Bio), URL: base + "/people/" + u.Username, Inbox: id + "/inbox", Outbox: id + "/outbox",
-		Followers: id + "/followers", Following: id + "/following", Featured: id + "/collections/featured",
-		SharedInbox: base + "/inbox", Published: u.CreatedAt, Discoverable: true,
-		PublicKey: activity.PublicKey{ID: id + "#main-key", Owner: id, PublicKeyPem: pair.PublicPEM},
-		Fields:    partnerFields(u)}
-	if u.AvatarKey != "" {
-		a.Icon, a.IconMediaType = base+"/media/"+u.AvatarKey, mediaType(u.AvatarKey)
+	org, err := h.Orgs.Get(ctx)
+	if err != nil {
+		return err
 	}
+	a := convert.Converter{Base: base}.Person(u, pair.PublicPEM, org.Name)
+	// A deactivated person's actor stays served, marked suspended, so the Delete{Person} we
+	// send can still be verified against its key.
+	a.Suspended = !u.Active()
 	return h.send(c, a)
 }
 
@@ -101,33 +99,4 @@ func (h *handler) send(c *fiber.Ctx, a *activity.Actor) error {
 	c.Vary("Accept")
 	c.Set(fiber.HeaderContentType, "application/activity+json; charset=utf-8")
 	return c.Send(b)
-}
-
-// partnerFields are the work-profile fields partners see: what a person's role is and how to
-// address them, not where they sit or how to phone them (the organisation's default policy).
-func partnerFields(u *accounts.User) []activity.PropertyValue {
-	var out []activity.PropertyValue
-	add := func(name, v string) {
-		if v != "" {
-			out = append(out, activity.PropertyValue{Name: name, Value: html.EscapeString(v)})
-		}
-	}
-	add("Title", u.JobTitle)
-	add("Department", u.Department)
-	add("Pronouns", u.Pronouns)
-	return out
-}
-
-func bioHTML(bio string) string {
-	if strings.TrimSpace(bio) == "" {
-		return ""
-	}
-	return "<p>" + strings.ReplaceAll(html.EscapeString(bio), "\n", "<br>") + "</p>"
-}
-
-func mediaType(key string) string {
-	if strings.HasSuffix(key, ".png") {
-		return "image/png"
-	}
-	return "image/jpeg"
 }

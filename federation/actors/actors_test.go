@@ -74,7 +74,8 @@ func TestActorDocuments(t *testing.T) {
 	}
 	gone, _ := n.Accounts.Create(ctx, accounts.CLIActor(), accounts.NewUser{Username: "gone", Email: "gone@acme.example", Password: "long password 1"})
 	n.Accounts.SetActive(ctx, accounts.CLIActor(), gone.ID, false)
-	if resp, _ := c.Get("/users/gone", "Accept", "application/activity+json"); resp.StatusCode != 404 {
-		t.Errorf("deactivated: %d", resp.StatusCode)
+	// Still served, marked suspended: the Delete{Person} sent for them must verify.
+	if resp, body := c.Get("/users/gone", "Accept", "application/activity+json"); resp.StatusCode != 200 || !strings.Contains(body, `"suspended":true`) {
+		t.Errorf("deactivated: %d %s", resp.StatusCode, body)
 	}
 }

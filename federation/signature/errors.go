@@ -28,6 +28,9 @@ var (
 	// Gone. The cache remembers it, and Verify returns it inside ErrKeyUnavailable, so the inbox
 	// can tell "actor deleted" apart (a Delete of a gone actor is answered 202 without work).
 	ErrKeyGone = errors.New("key is gone (410)")
+	// ErrKeyNotAllowed means Verifier.KeyAllowed refused the keyId (its host is not a
+	// partner): nothing was fetched, and the inbox answers 403 rather than 401.
+	ErrKeyNotAllowed = errors.New("key host not allowed")
 )
 
 // Error is a failed verification or signing: Kind is one of the sentinels above, KeyID the keyId

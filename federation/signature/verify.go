@@ -48,6 +48,9 @@ type Verifier struct {
 	Resolver KeyResolver
 	Clock    func() time.Time // nil: time.Now
 	MaxSkew  time.Duration    // 0: DefaultMaxSkew
+	// KeyAllowed, when set, is asked about the keyId before its key is resolved (the partner
+	// policy on the key's host); false fails with ErrKeyNotAllowed.
+	KeyAllowed func(ctx context.Context, keyID string) bool
 }
 
 // Verify checks r (built as doc.go describes) against body, the exact bytes received.
@@ -73,6 +76,9 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte) (*V
 	}
 	if err := v.checkPolicy(r, body, p); err != nil {
 		return nil, err
+	}
+	if v.KeyAllowed != nil && !v.KeyAllowed(ctx, p.keyID) {
+		return nil, fail(ErrKeyNotAllowed, p.keyID, "", nil) // before any fetch: a non-partner costs nothing
 	}
 	if v.Resolver == nil {
 		return nil, fail(ErrKeyUnavailable, p.keyID, "verifier has no resolver", nil)

@@ -47,6 +47,8 @@ type User struct {
 	DeactivatedAt *time.Time `bun:"deactivated_at"`
 
 	Skills []string `bun:"-"` // loaded from user_skills where needed
+	// Remote is set for a person on another node (see remote.go); nil for this node's people.
+	Remote *Remote `bun:"-"`
 }
 
 // IsAdmin reports whether u may administer the node.

@@ -126,6 +126,9 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, userID string, p P
 				return err
 			}
 		}
+		if err := s.changed(ctx, tx, u, false); err != nil {
+			return err
+		}
 		if a.User == nil || a.User.ID != userID {
 			return s.audit(ctx, tx, a, "user.edit_profile", u.Username, "")
 		}
@@ -194,6 +197,11 @@ func (s *Service) SetAvatar(ctx context.Context, a Actor, userID, key string) (o
 	if err := s.DB.NewSelect().Model(u).Where("id = ?", userID).Scan(ctx); err != nil {
 		return "", db.Err(err, "no such person")
 	}
-	_, err = s.DB.NewUpdate().Model(u).Set("avatar_key = ?", key).Set("updated_at = ?", s.Clock.Now()).WherePK().Exec(ctx)
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewUpdate().Model(u).Set("avatar_key = ?", key).Set("updated_at = ?", s.Clock.Now()).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, u, false)
+	})
 	return u.AvatarKey, err
 }

@@ -37,6 +37,16 @@ type Deps struct {
 	Hasher *Hasher
 	// BaseURL returns the node's public URL, for links in e-mails.
 	BaseURL func(ctx context.Context) string
+	// Changed, when set, is told inside the transaction that a person's public profile
+	// changed or (gone=true) that they were deactivated: federation tells their followers.
+	Changed func(ctx context.Context, tx bun.IDB, userID string, gone bool) error
+}
+
+func (s *Service) changed(ctx context.Context, tx bun.IDB, u *User, gone bool) error {
+	if s.Changed == nil {
+		return nil
+	}
+	return s.Changed(ctx, tx, u.ID, gone)
 }
 
 // Service is the accounts service.
@@ -204,6 +214,22 @@ func (s *Service) GetMany(ctx context.Context, idList []string) (map[string]*Use
 	for i := range list {
 		out[list[i].ID] = &list[i]
 		s.people.put(&list[i], now)
+	}
+	if len(list) < len(missing) { // the rest may be people on other nodes
+		var rest []string
+		for _, id := range missing {
+			if _, ok := out[id]; !ok {
+				rest = append(rest, id)
+			}
+		}
+		remote, err := s.remoteMany(ctx, rest)
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range remote {
+			out[u.ID] = u
+			s.people.put(u, now)
+		}
 	}
 	return out, nil
 }

@@ -206,6 +206,9 @@ func (s *Service) SetActive(ctx context.Context, a Actor, userID string, active 
 		if _, err := q.Exec(ctx); err != nil {
 			return err
 		}
+		if err := s.changed(ctx, tx, u, !active); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, a, action, u.Username, "")
 	})
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -23,8 +24,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atrium-social/atrium/federation/actors"
+	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/discovery"
+	"github.com/atrium-social/atrium/federation/fetch"
+	"github.com/atrium-social/atrium/federation/inbox"
 	"github.com/atrium-social/atrium/federation/keys"
+	"github.com/atrium-social/atrium/federation/outbox"
+	"github.com/atrium-social/atrium/federation/people"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/api/mastodon"
 	"github.com/atrium-social/atrium/internal/api/streaming"
@@ -52,6 +58,9 @@ type Options struct {
 	Log   *slog.Logger
 	Clock clock.Clock
 	Mail  mail.Sender
+	// Resolve maps host names to addresses for outbound requests (tests and devnet map
+	// names like acme.test to 127.0.0.x); nil means DNS and the hosts file.
+	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 // Node is one running company node.
@@ -73,6 +82,13 @@ type Node struct {
 	Outbound *outbound.Client
 	Mail     mail.Sender
 	Keys     *keys.Store
+	Markup   *markup.Renderer
+	Partners *orgs.Partners
+	Fetch    *fetch.Client
+	People   *people.Resolver
+	Delivery *delivery.Service
+	Outbox   *outbox.Outbox
+	Inbox    *inbox.Inbox
 
 	handlerOnce sync.Once
 	handler     http.Handler
@@ -144,9 +160,12 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		Secure:    func() bool { return strings.HasPrefix(n.URL(context.Background()), "https://") },
 		BodyLimit: int(n.Cfg.MaxUploadBytes) + 64<<10})
 	n.routes()
-	n.buildSocial()
+	n.Keys = &keys.Store{DB: n.DB, Clock: n.Clock}
+	n.buildSocial(o)
+	n.buildFederation()
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
-		Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL}
+		Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
+		ResolveAccount: n.People.ByAcct}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	if err := mastodon.Register(md); err != nil {
 		return err
@@ -158,12 +177,12 @@ func (n *Node) build(ctx context.Context, o Options) error {
 				Where("EXISTS (SELECT 1 FROM users u WHERE u.id = posts.author_id)").Count(ctx)
 			return int(c), err
 		}})
-	n.Keys = &keys.Store{DB: n.DB, Clock: n.Clock}
 	actors.Register(actors.Deps{App: n.Server.App, Accounts: n.Accounts, Orgs: n.Orgs, Keys: n.Keys, BaseURL: n.URL})
 	streaming.Register(streaming.Deps{Server: n.Server, Hub: n.Hub, Log: n.Log})
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
-		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews})
+		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
+		Partners: n.Partners, Health: n.Delivery.Health})
 }
 
 func (n *Node) defaultURL() string {
@@ -184,11 +203,11 @@ func (n *Node) URL(ctx context.Context) string {
 
 // buildSocial wires the social core: follows feed the home feed, posts notify, links get
 // previews through the job queue and the SSRF-safe client.
-func (n *Node) buildSocial() {
+func (n *Node) buildSocial(o Options) {
 	n.Hub = realtime.NewHub(n.Log)
 	n.Jobs = jobs.New(n.DB, n.Clock, n.Log, jobs.Options{})
 	n.Outbound = outbound.New(outbound.Options{AllowPrivate: n.Cfg.AllowPrivateNets, AllowInsecureHTTP: n.Cfg.AllowInsecureHTTP,
-		UserAgent: "Atrium/" + Version + " (+" + n.defaultURL() + ")"})
+		UserAgent: "Atrium/" + Version + " (+" + n.defaultURL() + ")", Resolver: o.Resolve})
 	n.Previews = previews.New(n.DB, n.Outbound, n.Clock, n.Log)
 	n.Follows = &follows.Service{DB: n.DB, Clock: n.Clock}
 	host := func() string {
@@ -202,6 +221,7 @@ func (n *Node) buildSocial() {
 			}
 			return "https://" + m.Host + "/@" + m.Username
 		}})
+	n.Markup = md
 	n.Posts = posts.New(posts.Deps{DB: n.DB, Clock: n.Clock, Log: n.Log, Accounts: n.Accounts, Follows: n.Follows,
 		Markup: md, Media: n.Media, Jobs: n.Jobs, BaseURL: n.URL})
 	n.Posts.RegisterJobs(n.Jobs, n.Mail)

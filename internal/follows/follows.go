@@ -34,6 +34,11 @@ type Service struct {
 	DB    *db.DB
 	Clock clock.Clock
 	Hooks []Hook
+	// Remote handles follows that cross nodes (the federation outbox); nil on a node that
+	// does not federate, where remote accounts cannot be followed.
+	Remote RemoteHook
+	// IsRemote tells remote accounts from local people (nil: everyone is local).
+	IsRemote func(ctx context.Context, id string) (bool, error)
 }
 
 // Follow makes follower follow followee; following twice is not an error.
@@ -41,43 +46,63 @@ func (s *Service) Follow(ctx context.Context, followerID, followeeID string) (cr
 	if followerID == followeeID {
 		return false, errs.E(errs.Invalid, "you cannot follow yourself")
 	}
-	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewInsert().Model(&Follow{FollowerID: followerID, FolloweeID: followeeID, CreatedAt: s.Clock.Now()}).
-			On("CONFLICT DO NOTHING").Exec(ctx)
+	if remote, err := s.isRemote(ctx, followeeID); err != nil || remote {
 		if err != nil {
-			return err
+			return false, err
 		}
-		n, _ := res.RowsAffected()
-		if created = n == 1; !created {
-			return nil
-		}
-		for _, h := range s.Hooks {
-			if err := h.Followed(ctx, tx, followerID, followeeID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.request(ctx, followerID, followeeID)
+	}
+	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		created, err = s.insert(ctx, tx, followerID, followeeID)
+		return err
 	})
 	return created, err
 }
 
-// Unfollow removes the edge; unfollowing someone you do not follow is not an error.
+// insert adds the edge and tells the hooks, inside tx.
+func (s *Service) insert(ctx context.Context, tx bun.IDB, followerID, followeeID string) (bool, error) {
+	res, err := tx.NewInsert().Model(&Follow{FollowerID: followerID, FolloweeID: followeeID, CreatedAt: s.Clock.Now()}).
+		On("CONFLICT DO NOTHING").Exec(ctx)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return false, nil
+	}
+	for _, h := range s.Hooks {
+		if err := h.Followed(ctx, tx, followerID, followeeID); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// Unfollow removes an edge, or withdraws a follow request still waiting for a remote node's
+// answer; removing none is not an error.
 func (s *Service) Unfollow(ctx context.Context, followerID, followeeID string) error {
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewDelete().Model((*Follow)(nil)).Where("follower_id = ? AND followee_id = ?", followerID, followeeID).Exec(ctx)
-		if err != nil {
+		if err := s.withdraw(ctx, tx, followerID, followeeID); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		for _, h := range s.Hooks {
-			if err := h.Unfollowed(ctx, tx, followerID, followeeID); err != nil {
-				return err
-			}
-		}
-		return nil
+		return s.remove(ctx, tx, followerID, followeeID)
 	})
+}
+
+// remove deletes the edge and tells the hooks, inside tx.
+func (s *Service) remove(ctx context.Context, tx bun.IDB, followerID, followeeID string) error {
+	res, err := tx.NewDelete().Model((*Follow)(nil)).Where("follower_id = ? AND followee_id = ?", followerID, followeeID).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	for _, h := range s.Hooks {
+		if err := h.Unfollowed(ctx, tx, followerID, followeeID); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Follows reports whether follower follows followee.
@@ -90,6 +115,7 @@ type Relationship struct {
 	ID         string
 	Following  bool
 	FollowedBy bool
+	Requested  bool // a follow request waits for the remote node's answer
 }
 
 // Relationships returns the viewer's relationship to each id.
@@ -112,8 +138,12 @@ func (s *Service) Relationships(ctx context.Context, viewerID string, ids []stri
 			followedBy[r.FollowerID] = true
 		}
 	}
+	requested, err := s.requested(ctx, viewerID, ids)
+	if err != nil {
+		return nil, err
+	}
 	for i, id := range ids {
-		out[i] = Relationship{ID: id, Following: following[id], FollowedBy: followedBy[id]}
+		out[i] = Relationship{ID: id, Following: following[id], FollowedBy: followedBy[id], Requested: requested[id]}
 	}
 	return out, nil
 }

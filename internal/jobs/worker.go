@@ -80,17 +80,26 @@ func (q *Queue) dispatch(ctx context.Context) {
 // moves: tests advance a clock.Fake and Drain again instead of sleeping. Drain returns an
 // error only when the database fails or ctx ends, never for a handler's error.
 func (q *Queue) Drain(ctx context.Context) error {
+	_, err := q.DrainCount(ctx)
+	return err
+}
+
+// DrainCount is Drain that also says how many jobs it ran, so a test driving several nodes
+// can tell when all of them have gone quiet.
+func (q *Queue) DrainCount(ctx context.Context) (int, error) {
+	n := 0
 	for {
 		rows, err := q.claim(ctx, 32)
 		if err != nil {
-			return err
+			return n, err
 		}
 		if len(rows) == 0 {
-			return ctx.Err()
+			return n, ctx.Err()
 		}
 		for _, r := range rows {
 			q.run(ctx, r)
 		}
+		n += len(rows)
 	}
 }
 

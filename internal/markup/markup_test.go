@@ -238,7 +238,9 @@ func TestExtract(t *testing.T) {
 		{"alice@example.com x@y", nil, nil},
 		{"key=@v url/@u", nil, nil},
 		{"@bob@localhost", []Mention{{"bob", "localhost"}}, nil},
-		{"@bob@host.example:8080", []Mention{{"bob", "host.example"}}, nil},
+		{"@bob@host.example:8080", []Mention{{"bob", "host.example:8080"}}, nil}, // test networks and odd ports
+		{"@bob@host.example: hi", []Mention{{"bob", "host.example"}}, nil},
+		{"@bob@host.example:80a", []Mention{{"bob", "host.example"}}, nil},
 		{"@bob@", nil, nil},
 		{"@bob@-bad.example @bob@bad-.example", nil, nil},
 		{"@bob@münchen.example @alicé", nil, nil},

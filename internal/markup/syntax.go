@@ -126,7 +126,7 @@ func (mentionParser) Parse(parent ast.Node, block text.Reader, pc parser.Context
 
 // scanHost returns the end of a DNS name starting at line[start], or -1 if there is none.
 // Labels are ASCII letters, digits and inner hyphens; a trailing dot is left out so that
-// "ask @bob@partner.example." ends the sentence. Ports are not part of a mention.
+// "ask @bob@partner.example." ends the sentence. A ":port" is kept (see withPort).
 func scanHost(line []byte, start int) int {
 	pos := start
 	for {
@@ -145,8 +145,25 @@ func scanHost(line []byte, start int) int {
 			pos = j + 1
 			continue
 		}
+		return withPort(line, j)
+	}
+}
+
+// withPort extends a host ending at j over a ":port" (1-5 digits not followed by a letter or
+// digit), as nodes on test networks and behind non-standard ports are addressed
+// (@bob@globex.test:8080). "@bob@host: see" keeps its colon as punctuation.
+func withPort(line []byte, j int) int {
+	if j >= len(line) || line[j] != ':' {
 		return j
 	}
+	k := j + 1
+	for k < len(line) && k-j <= 5 && line[k] >= '0' && line[k] <= '9' {
+		k++
+	}
+	if k == j+1 || k-j > 6 || (k < len(line) && isHostByte(line[k])) {
+		return j
+	}
+	return k
 }
 
 type hashtagParser struct{}

@@ -183,7 +183,13 @@ func (s *Service) resolveRecipients(ctx context.Context, tx bun.IDB, author *acc
 			return nil
 		}
 		id := "acct:" + strings.ToLower(acct)
-		if name, local := LocalAcct(acct, localHost); local {
+		name, local := LocalAcct(acct, localHost)
+		if !local { // a remote person this node already knows is addressed by id
+			if u, err := s.Accounts.RemoteByAcct(ctx, acct); err == nil && u.Active() {
+				id, acct = u.ID, u.Acct()
+			}
+		}
+		if local {
 			u, err := s.Accounts.ByUsername(ctx, name)
 			if err != nil || !u.Active() {
 				if err == nil || errs.Is(err, errs.NotFound) {
@@ -202,7 +208,7 @@ func (s *Service) resolveRecipients(ctx context.Context, tx bun.IDB, author *acc
 		}
 		seen[id] = len(out)
 		out = append(out, Recipient{AccountID: id, Mentioned: isMention, Acct: acct})
-		if isMention && !strings.HasPrefix(id, "acct:") {
+		if isMention && local { // people elsewhere are told by their own node
 			mentioned = append(mentioned, id)
 		}
 		return nil

@@ -67,11 +67,21 @@ func (s *Service) Unreact(ctx context.Context, u *accounts.User, id string) (*Po
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			p.ReactionsCount--
-			_, err = tx.NewUpdate().Model(p).Set("reactions_count = reactions_count - 1").WherePK().Where("reactions_count > 0").Exec(ctx)
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
 		}
-		return err
+		p.ReactionsCount--
+		if _, err := tx.NewUpdate().Model(p).Set("reactions_count = reactions_count - 1").WherePK().Where("reactions_count > 0").Exec(ctx); err != nil {
+			return err
+		}
+		for _, h := range s.hooks {
+			if uh, ok := h.(UnreactHook); ok {
+				if err := uh.Unreacted(ctx, tx, p, u.ID); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	return p, err
 }
@@ -173,6 +183,12 @@ func (s *Service) Unbookmark(ctx context.Context, u *accounts.User, id string) (
 // shared, and the share keeps the original's audience, so sharing never widens who sees it.
 // Sharing twice returns the existing share.
 func (s *Service) Boost(ctx context.Context, u *accounts.User, id string) (*Post, error) {
+	return s.boost(ctx, u, id, "")
+}
+
+// boost shares a post; uri is the share's ActivityPub id (a remote Announce's), or empty for
+// one made here.
+func (s *Service) boost(ctx context.Context, u *accounts.User, id, uri string) (*Post, error) {
 	var share *Post
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		orig, err := s.visible(ctx, tx, ViewerOf(u), id)
@@ -195,7 +211,10 @@ func (s *Service) Boost(ctx context.Context, u *accounts.User, id string) (*Post
 		}
 		now := s.Clock.Now()
 		share = &Post{ID: ids.New(now), AuthorID: u.ID, Audience: orig.Audience, ReblogOfID: &orig.ID, CreatedAt: now}
-		share.URI = s.BaseURL(ctx) + "/users/" + u.Username + "/statuses/" + share.ID + "/activity"
+		share.URI = uri
+		if uri == "" {
+			share.URI = s.BaseURL(ctx) + "/users/" + u.Username + "/statuses/" + share.ID + "/activity"
+		}
 		share.ThreadID = share.ID
 		if _, err := tx.NewInsert().Model(share).Exec(ctx); err != nil {
 			return err

@@ -21,7 +21,7 @@ func ViewerOf(u *accounts.User) *Viewer {
 	if u == nil || !u.Active() {
 		return nil
 	}
-	return &Viewer{ID: u.ID, Local: true, Admin: u.IsAdmin()}
+	return &Viewer{ID: u.ID, Local: !u.IsRemote(), Admin: u.IsAdmin() && !u.IsRemote()}
 }
 
 // CanSee is the one visibility rule for a single post. For comments and shares the caller

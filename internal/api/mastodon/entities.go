@@ -46,6 +46,9 @@ type WorkProfile struct {
 	ManagerID       *string  `json:"manager_id"`
 	OpenToMoves     bool     `json:"open_to_internal_moves"`
 	OpenToMovesNote string   `json:"open_to_internal_moves_note,omitempty"`
+	// Organisation and Domain label people from partner nodes: whom they work for.
+	Organisation string `json:"organisation,omitempty"`
+	Domain       string `json:"domain,omitempty"`
 }
 
 // Account is Mastodon's Account entity.
@@ -116,6 +119,9 @@ func workFields(u *accounts.User) []Field {
 }
 
 func (a *api) account(u *accounts.User, base string) Account {
+	if u.Remote != nil {
+		return remoteAccount(u, base)
+	}
 	avatar := base + "/avatars/missing.png"
 	if u.AvatarKey != "" {
 		avatar = base + "/media/" + u.AvatarKey
@@ -138,4 +144,30 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// remoteAccount renders a person on another node: their acct has the host, their pages and
+// pictures are their node's, and the organisation they work for rides in the atrium block.
+func remoteAccount(u *accounts.User, base string) Account {
+	r := u.Remote
+	avatar, header := r.AvatarURL, r.HeaderURL
+	if avatar == "" {
+		avatar = base + "/avatars/missing.png"
+	}
+	if header == "" {
+		header = base + "/headers/missing.png"
+	}
+	fields := []Field{}
+	for _, f := range r.Fields {
+		fields = append(fields, Field{Name: f.Name, Value: f.Value})
+	}
+	profile := r.URL
+	if profile == "" {
+		profile = r.URI
+	}
+	return Account{ID: u.ID, Username: u.Username, Acct: u.Acct(), DisplayName: u.DisplayName, Locked: r.Locked,
+		Bot: r.Kind == "Service" || r.Kind == "Application", Group: r.Kind == "Group", Discoverable: true,
+		CreatedAt: mastodonTime(u.CreatedAt.Truncate(24 * time.Hour)), Note: r.SummaryHTML, URL: profile, URI: r.URI,
+		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header, Emojis: []any{}, Fields: fields,
+		Suspended: !u.Active(), Atrium: &WorkProfile{Organisation: r.OrgName, Domain: r.Domain, Skills: []string{}}}
 }

@@ -65,7 +65,7 @@ func (l *Live) NotifiedMany(ns []*notify.Notification) {
 		return
 	}
 	ctx := context.Background()
-	first, err := l.api.Accounts.Get(ctx, ns[0].AccountID)
+	first, err := l.api.Accounts.Lookup(ctx, ns[0].AccountID)
 	if err != nil {
 		return
 	}
@@ -91,7 +91,7 @@ func (l *Live) NotifiedMany(ns []*notify.Notification) {
 // received it, and to the company, public and hashtag streams its audience allows.
 func (l *Live) PostPublished(p *posts.Post, feedAccounts []string) {
 	ctx := context.Background()
-	author, err := l.api.Accounts.Get(ctx, p.AuthorID)
+	author, err := l.api.Accounts.Lookup(ctx, p.AuthorID)
 	if err != nil {
 		return
 	}
@@ -156,7 +156,7 @@ func (l *Live) PostChanged(p *posts.Post, deleted bool) {
 		}
 		return
 	}
-	author, err := l.api.Accounts.Get(ctx, p.AuthorID)
+	author, err := l.api.Accounts.Lookup(ctx, p.AuthorID)
 	if err != nil {
 		return
 	}

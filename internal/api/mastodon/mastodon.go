@@ -35,6 +35,9 @@ type Deps struct {
 	// FetchPreviews queues link-preview fetches for a new or edited post (after commit).
 	FetchPreviews func(ctx context.Context, p *posts.Post)
 	BaseURL       func(ctx context.Context) string
+	// ResolveAccount finds user@host on another node (WebFinger, then the actor); nil on a
+	// node that does not federate.
+	ResolveAccount func(ctx context.Context, acct string) (*accounts.User, error)
 }
 
 type api struct {
@@ -91,7 +94,7 @@ func (a *api) verifyCredentials(c *fiber.Ctx) error {
 // getAccount shows a colleague. Deactivated people stay visible as suspended (their past
 // content still refers to them); unknown ids are 404 with Mastodon's message.
 func (a *api) getAccount(c *fiber.Ctx) error {
-	u, err := a.Accounts.Get(c.UserContext(), c.Params("id"))
+	u, err := a.Accounts.Lookup(c.UserContext(), c.Params("id"))
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
 			return errs.E(errs.NotFound, "Record not found")

@@ -9,6 +9,7 @@ import (
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/server"
@@ -44,10 +45,13 @@ func (a *api) socialRoutes(app *fiber.App) {
 func (a *api) lookup(c *fiber.Ctx) error {
 	acct := strings.TrimPrefix(c.Query("acct"), "@")
 	name, local := posts.LocalAcct(acct, config.Host(a.BaseURL(c.UserContext())))
-	if !local {
-		return errNotFound() // remote accounts arrive with federation
+	var u *accounts.User
+	var err error
+	if local {
+		u, err = a.Accounts.ByUsername(c.UserContext(), name)
+	} else {
+		u, err = a.Accounts.RemoteByAcct(c.UserContext(), acct) // only accounts this node knows, as Mastodon
 	}
-	u, err := a.Accounts.ByUsername(c.UserContext(), name)
 	if err != nil {
 		return errNotFound()
 	}
@@ -69,21 +73,21 @@ func (a *api) relationships(c *fiber.Ctx) error {
 	}
 	out := make([]fiber.Map, 0, len(rels))
 	for _, r := range rels {
-		out = append(out, relationship(r.ID, r.Following, r.FollowedBy))
+		out = append(out, relationship(r))
 	}
 	return c.JSON(out)
 }
 
-func relationship(id string, following, followedBy bool) fiber.Map {
-	return fiber.Map{"id": id, "following": following, "showing_reblogs": following, "notifying": false, "languages": nil,
-		"followed_by": followedBy, "blocking": false, "blocked_by": false, "muting": false, "muting_notifications": false,
-		"requested": false, "requested_by": false, "domain_blocking": false, "endorsed": false, "note": ""}
+func relationship(r follows.Relationship) fiber.Map {
+	return fiber.Map{"id": r.ID, "following": r.Following, "showing_reblogs": r.Following, "notifying": false, "languages": nil,
+		"followed_by": r.FollowedBy, "blocking": false, "blocked_by": false, "muting": false, "muting_notifications": false,
+		"requested": r.Requested, "requested_by": false, "domain_blocking": false, "endorsed": false, "note": ""}
 }
 
 func (a *api) follow(on bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		me := server.CurrentUser(c)
-		target, err := a.Accounts.Get(c.UserContext(), c.Params("id"))
+		target, err := a.Accounts.Lookup(c.UserContext(), c.Params("id"))
 		if err != nil || !target.Active() {
 			return errNotFound()
 		}
@@ -98,13 +102,13 @@ func (a *api) follow(on bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(relationship(target.ID, rels[0].Following, rels[0].FollowedBy))
+		return c.JSON(relationship(rels[0]))
 	}
 }
 
 func (a *api) followList(followers bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if _, err := a.Accounts.Get(c.UserContext(), c.Params("id")); err != nil {
+		if _, err := a.Accounts.Lookup(c.UserContext(), c.Params("id")); err != nil {
 			return errNotFound()
 		}
 		edges, err := a.Follows.Page(c.UserContext(), c.Params("id"), followers, parseTime(c.Query("max_id")), 80)
@@ -315,13 +319,30 @@ func (a *api) search(c *fiber.Ctx) error {
 		if local, ok := posts.LocalAcct(name, config.Host(base)); ok && strings.Contains(name, "@") {
 			name = local
 		}
+		list := []Account{}
+		if remote := strings.Count(name, "@") == 1 && !strings.HasPrefix(name, "@"); remote && !strings.Contains(name, " ") {
+			// @bob@globex.example: this node's copy, or (resolve=true) the account fetched now.
+			u, err := a.Accounts.RemoteByAcct(ctx, name)
+			if err != nil && c.QueryBool("resolve") && a.ResolveAccount != nil && server.CurrentUser(c) != nil {
+				u, err = a.ResolveAccount(ctx, name)
+			}
+			if err != nil && !errs.Is(err, errs.NotFound) && c.QueryBool("resolve") {
+				return err
+			}
+			if u != nil {
+				list = append(list, a.account(u, base))
+			}
+			res["accounts"] = list
+			name = ""
+		}
 		people, err := a.Accounts.Directory(ctx, accounts.DirectoryQuery{Q: name, Limit: limit})
 		if err != nil {
 			return err
 		}
-		list := []Account{}
 		for i := range people {
-			list = append(list, a.account(&people[i], base))
+			if name != "" {
+				list = append(list, a.account(&people[i], base))
+			}
 		}
 		res["accounts"] = list
 	}

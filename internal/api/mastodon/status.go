@@ -211,6 +211,9 @@ func (pr presenter) status(p *posts.Post, author *accounts.User, parentAuthors m
 	if author != nil {
 		st.Account = pr.api.account(author, pr.base)
 	}
+	if !p.Local(pr.base) { // a post from another node links to its home there
+		st.URL = p.URI
+	}
 	if p.InReplyToID != nil {
 		if id, ok := parentAuthors[*p.InReplyToID]; ok {
 			st.InReplyToAccountID = &id

@@ -7,9 +7,11 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -57,6 +59,14 @@ type Node struct {
 type Options struct {
 	DB    string // "" SQLite in a temp dir, or a postgres:// DSN
 	Setup bool   // run first-run setup with admin "admin" / "admin password 1"
+	// Host makes a federating node named like a real one ("acme.test"): its URL is
+	// http://<Host>:<port>, and it reaches every *.test name on 127.0.0.1 over plain HTTP.
+	Host string
+	// OrgName names the organisation at setup ("Acme" when empty).
+	OrgName string
+	// Manual leaves background work off: jobs run only when the test calls Settle, so
+	// federation tests are deterministic and never sleep.
+	Manual bool
 }
 
 // AdminPassword is the password of the admin that Setup creates.
@@ -77,19 +87,33 @@ func Start(t testing.TB, o Options) *Node {
 	// The listener comes first: the node's URL (its identity) is the address it serves on.
 	hs := httptest.NewUnstartedServer(nil)
 	cfg.SetURLExplicit("http://" + hs.Listener.Addr().String())
-	n, err := app.New(context.Background(), cfg, app.Options{Log: log, Mail: mb})
+	opts := app.Options{Log: log, Mail: mb}
+	if o.Host != "" {
+		_, port, _ := net.SplitHostPort(hs.Listener.Addr().String())
+		cfg.SetURLExplicit("http://" + o.Host + ":" + port)
+		cfg.AllowInsecureHTTP = true
+		cfg.AllowPrivateNets = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		opts.Resolve = resolveTest
+	}
+	n, err := app.New(context.Background(), cfg, opts)
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
 	hs.Config.Handler = n.Handler()
 	hs.Start()
 	ctx, cancel := context.WithCancel(context.Background())
-	n.Start(ctx)
+	if !o.Manual {
+		n.Start(ctx)
+	}
 	t.Cleanup(func() { hs.Close(); cancel(); n.Close() })
 	tn := &Node{Node: n, HTTP: hs, Mail: mb}
 	if o.Setup {
-		_, err := n.Accounts.RunSetup(context.Background(), accounts.Setup{OrgName: "Acme", URL: n.URL(context.Background()),
-			Admin: accounts.NewUser{Username: "admin", Email: "admin@acme.example", Password: AdminPassword}}, "test")
+		org := o.OrgName
+		if org == "" {
+			org = "Acme"
+		}
+		_, err := n.Accounts.RunSetup(context.Background(), accounts.Setup{OrgName: org, URL: n.URL(context.Background()),
+			Admin: accounts.NewUser{Username: "admin", Email: "admin@" + strings.ToLower(org) + ".example", Password: AdminPassword}}, "test")
 		if err != nil {
 			t.Fatalf("setup: %v", err)
 		}

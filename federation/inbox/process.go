@@ -1,0 +1,280 @@
+package inbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/federation/fetch"
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/jobs"
+	"github.com/atrium-social/atrium/internal/posts"
+)
+
+// errIgnored marks an activity we understood and chose not to apply.
+type ignored struct{ why string }
+
+func (e ignored) Error() string { return "ignored: " + e.why }
+
+func ignore(format string, args ...any) error { return ignored{fmt.Sprintf(format, args...)} }
+
+// process is the inbox job: apply one stored activity.
+func (in *Inbox) process(ctx context.Context, j *jobs.Job) error {
+	var id string
+	if err := j.Decode(&id); err != nil {
+		return jobs.Permanent(err)
+	}
+	r := new(Row)
+	if err := in.DB.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
+		if db.IsNotFound(err) {
+			return jobs.Permanent(err)
+		}
+		return err
+	}
+	if r.ProcessedAt != nil {
+		return nil // a retry after the outcome was written
+	}
+	doc, err := activity.Decode([]byte(r.Raw))
+	if err != nil {
+		return in.finish(ctx, r, jobs.Permanent(err))
+	}
+	err = in.apply(ctx, doc)
+	var ig ignored
+	switch {
+	case err == nil:
+	case errors.As(err, &ig):
+		in.Log.Debug("inbox: ignored", "id", r.ActivityURI, "type", r.Kind, "why", ig.why)
+	case permanent(err):
+		in.Log.Info("inbox: refused", "id", r.ActivityURI, "type", r.Kind, "actor", r.Actor, "err", err)
+	default:
+		return fmt.Errorf("inbox: %s %s: %w", r.Kind, r.ActivityURI, err) // retried
+	}
+	if in.Delivery != nil {
+		if rerr := in.Delivery.RecordReceived(ctx, r.Host); rerr != nil {
+			in.Log.Warn("inbox: record peer traffic", "host", r.Host, "err", rerr)
+		}
+	}
+	return in.finish(ctx, r, err)
+}
+
+// permanent reports errors no retry can fix: the activity is refused.
+func permanent(err error) bool {
+	if jobs.IsPermanent(err) {
+		return true
+	}
+	switch errs.KindOf(err) {
+	case errs.Invalid, errs.Forbidden, errs.NotFound, errs.Conflict:
+		return true
+	}
+	return errors.Is(err, fetch.ErrGone) || errors.Is(err, fetch.ErrNotFound) || errors.Is(err, fetch.ErrOrigin) ||
+		errors.Is(err, fetch.ErrBadDocument) || errors.Is(err, fetch.ErrNotAllowed) || errors.Is(err, activity.ErrInvalid)
+}
+
+// finish records the outcome; the job then ends (refusals are not retried).
+func (in *Inbox) finish(ctx context.Context, r *Row, outcome error) error {
+	now := in.Clock.Now()
+	text := "applied"
+	if outcome != nil {
+		text = outcome.Error()
+		if len(text) > 300 {
+			text = text[:300]
+		}
+	}
+	if _, err := in.DB.NewUpdate().Model(r).Set("processed_at = ?", now).Set("outcome = ?", text).WherePK().Exec(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// apply dispatches by type. The actor's account is loaded (fetched when new) first, except
+// for a Delete of an unknown actor, which needs nothing.
+func (in *Inbox) apply(ctx context.Context, d *activity.Document) error {
+	if d.Type() == activity.TypeDelete && d.ObjectID() == d.Actor() {
+		return in.deleteActor(ctx, d)
+	}
+	if d.Type() == "Move" {
+		return ignore("account moves are not supported")
+	}
+	actor, err := in.People.ByURI(ctx, d.Actor())
+	if err != nil {
+		return err
+	}
+	if !actor.Active() {
+		return ignore("the actor was deleted")
+	}
+	switch d.Type() {
+	case activity.TypeFollow:
+		return in.follow(ctx, actor, d)
+	case activity.TypeAccept, activity.TypeReject:
+		return in.answer(ctx, actor, d)
+	case activity.TypeUndo:
+		return in.undo(ctx, actor, d)
+	case activity.TypeCreate:
+		return in.create(ctx, actor, d)
+	case activity.TypeUpdate:
+		return in.update(ctx, actor, d)
+	case activity.TypeDelete:
+		return in.Posts.DeleteRemote(ctx, actor, d.ObjectID())
+	case activity.TypeLike, "EmojiReact":
+		return in.like(ctx, actor, d)
+	case activity.TypeAnnounce:
+		return in.announce(ctx, actor, d)
+	case activity.TypeBlock:
+		return in.block(ctx, actor, d)
+	case activity.TypeFlag:
+		in.Log.Info("inbox: report received from a partner", "actor", d.Actor(), "objects", d.ObjectIDs())
+		return ignore("reports are logged; the moderation queue comes with the admin issue")
+	}
+	return ignore("unsupported type %s", d.Type())
+}
+
+// localPerson maps one of our actor URIs to the person, or nil.
+func (in *Inbox) localPerson(ctx context.Context, uri string) (*accounts.User, error) {
+	prefix := strings.TrimSuffix(in.BaseURL(ctx), "/") + "/users/"
+	name, ok := strings.CutPrefix(uri, prefix)
+	if !ok || name == "" || strings.ContainsAny(name, "/#?") {
+		return nil, nil
+	}
+	u, err := in.Accounts.ByUsername(ctx, name)
+	if errs.Is(err, errs.NotFound) || (err == nil && !u.Active()) {
+		return nil, nil
+	}
+	return u, err
+}
+
+func (in *Inbox) follow(ctx context.Context, actor *accounts.User, d *activity.Document) error {
+	target, err := in.localPerson(ctx, d.ObjectID())
+	if err != nil {
+		return err
+	}
+	if target == nil {
+		return ignore("follow of %s, who is not a person here", d.ObjectID())
+	}
+	return in.Follows.FollowedFromRemote(ctx, actor.ID, target.ID, d.ID())
+}
+
+// answer applies Accept or Reject of a follow request one of our people sent.
+func (in *Inbox) answer(ctx context.Context, actor *accounts.User, d *activity.Document) error {
+	f, err := in.Follows.Lookup(ctx, d.ObjectID())
+	if errs.Is(err, errs.NotFound) {
+		// Some servers answer with a Follow of their own making: match by the pair instead.
+		inner, ok := d.EmbeddedObject()
+		if !ok || inner.Type() != activity.TypeFollow || inner.ObjectID() != actor.Remote.URI {
+			return ignore("answer to an unknown follow %s", d.ObjectID())
+		}
+		local, lerr := in.localPerson(ctx, inner.Actor())
+		if lerr != nil || local == nil {
+			return lerr
+		}
+		if f, err = in.Follows.Federation(ctx, local.ID, actor.ID); err != nil {
+			return ignore("answer to an unknown follow")
+		}
+	} else if err != nil {
+		return err
+	}
+	if f.FolloweeID != actor.ID {
+		return errs.E(errs.Forbidden, "only the followed account can answer a follow request")
+	}
+	if d.Type() == activity.TypeAccept {
+		return in.Follows.Accepted(ctx, f.FollowerID, f.FolloweeID)
+	}
+	return in.Follows.Rejected(ctx, f.FollowerID, f.FolloweeID)
+}
+
+// undo withdraws an earlier activity of the same actor. Mastodon always embeds the activity
+// it undoes; a bare id is understood for follows only (we keep their ids).
+func (in *Inbox) undo(ctx context.Context, actor *accounts.User, d *activity.Document) error {
+	inner, ok := d.EmbeddedObject()
+	if !ok {
+		f, err := in.Follows.Lookup(ctx, d.ObjectID())
+		if err != nil || f.FollowerID != actor.ID {
+			return ignore("undo of an unknown activity %s", d.ObjectID())
+		}
+		return in.Follows.UnfollowedFromRemote(ctx, f.FollowerID, f.FolloweeID)
+	}
+	if inner.Actor() != "" && inner.Actor() != actor.Remote.URI {
+		return errs.E(errs.Forbidden, "an actor can only undo its own activities")
+	}
+	switch inner.Type() {
+	case activity.TypeFollow:
+		target, err := in.localPerson(ctx, inner.ObjectID())
+		if err != nil || target == nil {
+			return err
+		}
+		return in.Follows.UnfollowedFromRemote(ctx, actor.ID, target.ID)
+	case activity.TypeLike, "EmojiReact":
+		p, err := in.Posts.ByURI(ctx, inner.ObjectID())
+		if err != nil {
+			return ignore("unlike of an unknown post")
+		}
+		_, err = in.Posts.Unreact(ctx, actor, p.ID)
+		return err
+	case activity.TypeAnnounce:
+		return in.Posts.UnshareRemote(ctx, actor, inner.ID())
+	}
+	return ignore("undo of %s is not supported", inner.Type())
+}
+
+func (in *Inbox) like(ctx context.Context, actor *accounts.User, d *activity.Document) error {
+	p, err := in.Posts.ByURI(ctx, d.ObjectID())
+	if err != nil {
+		return ignore("like of an unknown post %s", d.ObjectID())
+	}
+	emoji := strings.TrimSpace(d.Ext.Content)
+	if !posts.ValidReaction(emoji) {
+		emoji = posts.Like // Mastodon's favourite, or an emoji outside our set
+	}
+	_, err = in.Posts.React(ctx, actor, p.ID, emoji)
+	return err
+}
+
+// block ends follows both ways between the actor and the local person blocked.
+func (in *Inbox) block(ctx context.Context, actor *accounts.User, d *activity.Document) error {
+	target, err := in.localPerson(ctx, d.ObjectID())
+	if err != nil || target == nil {
+		return err
+	}
+	if err := in.Follows.UnfollowedFromRemote(ctx, actor.ID, target.ID); err != nil {
+		return err
+	}
+	return in.Follows.Rejected(ctx, target.ID, actor.ID)
+}
+
+// deleteActor applies an account deletion: the account is marked deleted, its follows go,
+// its posts are tombstoned. An unknown actor needs nothing.
+func (in *Inbox) deleteActor(ctx context.Context, d *activity.Document) error {
+	u, err := in.People.Known(ctx, d.Actor())
+	if err != nil || u == nil {
+		return err
+	}
+	if _, err := in.Accounts.DeleteRemote(ctx, in.DB, d.Actor()); err != nil {
+		return err
+	}
+	for after := ""; ; {
+		idList, err := in.Posts.AuthoredBy(ctx, u.ID, after, 100)
+		if err != nil {
+			return err
+		}
+		for _, id := range idList {
+			after = id
+			if _, err := in.Posts.Delete(ctx, withActive(u), id); err != nil && !errs.Is(err, errs.NotFound) {
+				return err
+			}
+		}
+		if len(idList) < 100 {
+			break
+		}
+	}
+	return in.Follows.RemoveAll(ctx, u.ID)
+}
+
+// withActive lets the deletion of a just-deleted account's posts pass the author check.
+func withActive(u *accounts.User) *accounts.User {
+	c := *u
+	c.State = accounts.StateActive
+	return &c
+}

@@ -1,0 +1,353 @@
+package outbox
+
+import (
+	"context"
+	"strings"
+
+	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/jobs"
+	"github.com/atrium-social/atrium/internal/posts"
+)
+
+// thread is a post with what its addressing depends on.
+type thread struct {
+	post, root         *posts.Post
+	author, rootAuthor *accounts.User
+	parentURI          string
+	parentAuthor       *accounts.User
+	recipients         []*accounts.User // everyone addressed by the post or its root
+	mentionedIDs       map[string]bool
+}
+
+// load gathers a post's thread, resolving remote addresses kept by acct on the way.
+func (o *Outbox) load(ctx context.Context, postID string) (*thread, error) {
+	p, err := o.Posts.Load(ctx, postID)
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil, jobs.Permanent(err)
+		}
+		return nil, err
+	}
+	t := &thread{post: p, root: p, mentionedIDs: map[string]bool{}}
+	if p.ThreadID != p.ID {
+		if t.root, err = o.Posts.Load(ctx, p.ThreadID); err != nil {
+			return nil, err
+		}
+	}
+	if p.InReplyToID != nil {
+		parent, err := o.Posts.Load(ctx, *p.InReplyToID)
+		if err != nil {
+			return nil, err
+		}
+		t.parentURI = parent.URI
+		if t.parentAuthor, err = o.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
+			return nil, err
+		}
+	}
+	if t.author, err = o.Accounts.Lookup(ctx, p.AuthorID); err != nil {
+		return nil, err
+	}
+	if t.rootAuthor, err = o.Accounts.Lookup(ctx, t.root.AuthorID); err != nil {
+		return nil, err
+	}
+	recips, err := o.Posts.Recipients(ctx, p.ID, t.root.ID)
+	if err != nil {
+		return nil, err
+	}
+	var idList []string
+	for _, r := range recips {
+		id := r.AccountID
+		if strings.HasPrefix(id, "acct:") {
+			u, err := o.People.ByAcct(ctx, strings.TrimPrefix(id, "acct:"))
+			if err != nil {
+				o.Log.Warn("outbox: cannot resolve an addressed account; it will not receive the post",
+					"post", p.ID, "acct", r.Acct, "err", err)
+				continue
+			}
+			if err := o.Posts.ResolveRecipient(ctx, r.PostID, id, u.ID); err != nil {
+				return nil, err
+			}
+			id = u.ID
+		}
+		if r.Mentioned && r.PostID == p.ID {
+			t.mentionedIDs[id] = true
+		}
+		idList = append(idList, id)
+	}
+	people, err := o.Accounts.GetMany(ctx, idList)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	for _, id := range idList {
+		if u := people[id]; u != nil && !seen[id] {
+			seen[id] = true
+			t.recipients = append(t.recipients, u)
+		}
+	}
+	return t, nil
+}
+
+// addressing is the post's to/cc, and the Note itself.
+func (o *Outbox) note(ctx context.Context, t *thread) *activity.Note {
+	c := o.conv(ctx)
+	var addressed []string
+	mentions := map[string]*accounts.User{}
+	for _, u := range t.recipients {
+		addressed = append(addressed, c.ActorURI(u))
+		if t.mentionedIDs[u.ID] {
+			mentions[u.ID] = u
+		}
+	}
+	if t.parentAuthor != nil && t.parentAuthor.ID != t.author.ID {
+		addressed = appendNew(addressed, c.ActorURI(t.parentAuthor))
+	}
+	to, cc := c.Addressing(t.post, t.root, t.rootAuthor, addressed)
+	// Hydrate gives mentioned recipients only; re-mark them from the full list.
+	p := *t.post
+	p.Mentions = nil
+	for _, u := range t.recipients {
+		if t.mentionedIDs[u.ID] {
+			p.Mentions = append(p.Mentions, posts.Recipient{AccountID: u.ID, Mentioned: true})
+		}
+	}
+	return c.Note(&p, t.author, t.parentURI, to, cc, mentions)
+}
+
+// inboxes is where a post's activities go (see the package comment).
+func (o *Outbox) inboxes(ctx context.Context, t *thread) ([]string, error) {
+	var out []string
+	add := func(u *accounts.User, personal bool) {
+		if u == nil || u.Remote == nil || !u.Active() {
+			return
+		}
+		in := u.Remote.BestInbox()
+		if personal {
+			in = u.Remote.Inbox
+		}
+		out = appendNew(out, in)
+	}
+	direct := t.root.Audience == posts.Direct
+	for _, u := range t.recipients {
+		add(u, direct)
+	}
+	add(t.parentAuthor, direct)
+	add(t.rootAuthor, direct)
+	if direct {
+		return out, nil
+	}
+	followerSets := []string{t.rootAuthor.ID}
+	if t.root.Audience == posts.Public && t.author.ID != t.rootAuthor.ID {
+		followerSets = append(followerSets, t.author.ID) // a public reply also reaches its author's followers
+	}
+	for _, id := range followerSets {
+		if ids, err := o.Follows.RemoteFollowers(ctx, o.DB, id); err != nil {
+			return nil, err
+		} else if len(ids) > 0 {
+			inboxes, err := o.Accounts.RemoteInboxes(ctx, ids)
+			if err != nil {
+				return nil, err
+			}
+			for _, in := range inboxes {
+				out = appendNew(out, in)
+			}
+		}
+	}
+	return out, nil
+}
+
+// sendPost sends Create, Update or Delete of a post written here.
+func (o *Outbox) sendPost(ctx context.Context, e event) error {
+	t, err := o.load(ctx, e.PostID)
+	if err != nil {
+		return err
+	}
+	if t.root.Audience == posts.Company || t.root.Audience == posts.Group || t.author.Remote != nil {
+		return nil // never leaves the node (checked again: the thread may have changed)
+	}
+	inboxes, err := o.inboxes(ctx, t)
+	if err != nil {
+		return err
+	}
+	c := o.conv(ctx)
+	n := o.note(ctx, t)
+	var a *activity.Activity
+	switch e.Kind {
+	case "create":
+		if t.post.DeletedAt != nil {
+			return nil // deleted before it went out: the Delete says enough
+		}
+		a = c.Create(n)
+	case "update":
+		if t.post.DeletedAt != nil {
+			return nil
+		}
+		a = c.Update(n, c.ActorURI(t.author), e.At)
+		a.To, a.Cc = n.To, n.Cc
+	case "delete":
+		a = c.Delete(t.post, c.ActorURI(t.author), n.To, n.Cc)
+	}
+	return o.send(ctx, t.author, a, t.post.URI, inboxes)
+}
+
+// sendLike sends Like or Undo{Like} to the post's author and, for posts written here, to
+// everyone the post reached (so their counts agree).
+func (o *Outbox) sendLike(ctx context.Context, e event) error {
+	u, err := o.Accounts.Lookup(ctx, e.AccountID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	if u.Remote != nil {
+		return nil // a remote person's reaction: their own node federates it
+	}
+	t, err := o.load(ctx, e.PostID)
+	if err != nil {
+		return err
+	}
+	if t.root.Audience == posts.Company || t.root.Audience == posts.Group {
+		return nil
+	}
+	c := o.conv(ctx)
+	like := c.Like(c.ActorURI(u), t.post.URI, t.post.ID, e.Emoji, e.At)
+	like.To = []string{c.ActorURI(t.author)}
+	var inboxes []string
+	if t.author.Remote != nil {
+		inboxes = []string{t.author.Remote.Inbox}
+	} else if inboxes, err = o.inboxes(ctx, t); err != nil {
+		return err
+	}
+	a := like
+	if e.Kind == "unlike" {
+		a = c.Undo(like, e.At)
+	}
+	return o.send(ctx, u, a, t.post.URI, inboxes)
+}
+
+// sendAnnounce sends Announce or Undo{Announce} of a share made here: to the sharer's remote
+// followers and to the original's author.
+func (o *Outbox) sendAnnounce(ctx context.Context, e event) error {
+	share, err := o.Posts.Load(ctx, e.PostID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	if share.ReblogOfID == nil {
+		return nil
+	}
+	orig, err := o.Posts.Load(ctx, *share.ReblogOfID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	if orig.Audience != posts.Public {
+		return nil
+	}
+	sharer, err := o.Accounts.Get(ctx, share.AuthorID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	origAuthor, err := o.Accounts.Lookup(ctx, orig.AuthorID)
+	if err != nil {
+		return err
+	}
+	c := o.conv(ctx)
+	var inboxes []string
+	if origAuthor.Remote != nil {
+		inboxes = append(inboxes, origAuthor.Remote.BestInbox())
+	}
+	ids, err := o.Follows.RemoteFollowers(ctx, o.DB, sharer.ID)
+	if err != nil {
+		return err
+	}
+	more, err := o.Accounts.RemoteInboxes(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, in := range more {
+		inboxes = appendNew(inboxes, in)
+	}
+	a := c.Announce(share, c.ActorURI(sharer), orig.URI, []string{activity.Public},
+		[]string{c.Followers(sharer), c.ActorURI(origAuthor)})
+	if e.Kind == "unannounce" {
+		a = c.Undo(a, e.At)
+	}
+	return o.send(ctx, sharer, a, orig.URI, inboxes)
+}
+
+// sendFollow sends Follow, Undo{Follow} or Accept{Follow}.
+func (o *Outbox) sendFollow(ctx context.Context, e event) error {
+	local, err := o.Accounts.Get(ctx, e.AccountID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	remote, err := o.Accounts.Lookup(ctx, e.OtherID)
+	if err != nil || remote.Remote == nil {
+		return jobs.Permanent(err)
+	}
+	c := o.conv(ctx)
+	var a *activity.Activity
+	switch e.Kind {
+	case "follow":
+		a = activity.NewFollow(e.URI, c.ActorURI(local), remote.Remote.URI)
+	case "unfollow":
+		a = c.Undo(activity.NewFollow(e.URI, c.ActorURI(local), remote.Remote.URI), e.At)
+	case "accept":
+		follow := activity.NewFollow(e.URI, remote.Remote.URI, c.ActorURI(local))
+		a = activity.NewAccept(c.ActorURI(local)+"#accepts/"+stamp(e), c.ActorURI(local), follow)
+	}
+	a.To = []string{remote.Remote.URI}
+	return o.send(ctx, local, a, remote.Remote.URI, []string{remote.Remote.Inbox})
+}
+
+// sendProfile sends Update{Person} or Delete{Person} to the person's remote followers and to
+// the remote people they follow.
+func (o *Outbox) sendProfile(ctx context.Context, e event) error {
+	u, err := o.Accounts.Get(ctx, e.AccountID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	followers, err := o.Follows.RemoteFollowers(ctx, o.DB, u.ID)
+	if err != nil {
+		return err
+	}
+	followees, err := o.Follows.RemoteFollowees(ctx, u.ID)
+	if err != nil {
+		return err
+	}
+	inboxes, err := o.Accounts.RemoteInboxes(ctx, append(followers, followees...))
+	if err != nil || len(inboxes) == 0 {
+		return err
+	}
+	c := o.conv(ctx)
+	var a *activity.Activity
+	if e.Kind == "gone" {
+		a = activity.NewDeleteActor(c.ActorURI(u)+"#delete/"+stamp(e), c.ActorURI(u))
+	} else {
+		pair, err := o.Keys.For(ctx, u.ID)
+		if err != nil {
+			return err
+		}
+		org, err := o.Orgs.Get(ctx)
+		if err != nil {
+			return err
+		}
+		a = activity.NewUpdate(c.ActorURI(u)+"#updates/"+stamp(e), c.ActorURI(u), c.Person(u, pair.PublicPEM, org.Name))
+	}
+	a.To = []string{activity.Public}
+	a.Cc = []string{c.Followers(u)}
+	return o.send(ctx, u, a, c.ActorURI(u), inboxes)
+}
+
+func stamp(e event) string { return e.At.UTC().Format("20060102T150405.000000000") }
+
+func appendNew(list []string, s string) []string {
+	if s == "" {
+		return list
+	}
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

@@ -1,0 +1,47 @@
+package app
+
+import (
+	"context"
+
+	"github.com/atrium-social/atrium/federation/delivery"
+	"github.com/atrium-social/atrium/federation/fetch"
+	"github.com/atrium-social/atrium/federation/inbox"
+	"github.com/atrium-social/atrium/federation/outbox"
+	"github.com/atrium-social/atrium/federation/people"
+	"github.com/atrium-social/atrium/federation/signature"
+	"github.com/atrium-social/atrium/internal/orgs"
+)
+
+// buildFederation wires ActivityPub: the partner policy guards every request in and out; the
+// signed reader (fetch) finds remote people; the outbox listens to posts and follows and
+// hands activities to delivery; the inbox verifies, stores and applies what peers send.
+func (n *Node) buildFederation() {
+	n.Partners = orgs.NewPartners(n.DB, n.Clock, n.Cfg.FederationMode, n.URL)
+	scheme := "https"
+	if n.Cfg.AllowInsecureHTTP {
+		scheme = "http" // test networks and devnet serve plain HTTP
+	}
+	ua := "Atrium/" + Version + " (+" + n.defaultURL() + ")"
+	n.Fetch = fetch.New(fetch.Deps{HTTP: n.Outbound, Keys: n.Keys, BaseURL: n.URL, Clock: n.Clock, Log: n.Log,
+		Allowed: n.Partners.Allowed, Scheme: scheme})
+	keyCache := &signature.KeyCache{Fetch: n.Fetch.Key, Clock: n.Clock.Now}
+	n.People = &people.Resolver{Fetch: n.Fetch, Accounts: n.Accounts, Markup: n.Markup, Clock: n.Clock}
+	n.Delivery = delivery.New(delivery.Deps{DB: n.DB, Jobs: n.Jobs, Keys: n.Keys, HTTP: n.Outbound, Clock: n.Clock,
+		Log: n.Log, Allowed: n.Partners.Allowed, UserAgent: ua})
+	n.Outbox = outbox.New(outbox.Deps{DB: n.DB, Jobs: n.Jobs, Accounts: n.Accounts, Posts: n.Posts, Follows: n.Follows,
+		Delivery: n.Delivery, People: n.People, Keys: n.Keys, Orgs: n.Orgs, Clock: n.Clock, Log: n.Log, BaseURL: n.URL})
+	n.Posts.AddHook(n.Outbox)
+	n.Accounts.Changed = n.Outbox.ProfileChanged
+	n.Follows.Remote = n.Outbox
+	n.Follows.IsRemote = func(ctx context.Context, id string) (bool, error) {
+		u, err := n.Accounts.Lookup(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		return u.IsRemote(), nil
+	}
+	n.Inbox = inbox.Register(inbox.Deps{App: n.Server.App, DB: n.DB, Jobs: n.Jobs,
+		Verifier: &signature.Verifier{Resolver: keyCache, Clock: n.Clock.Now, KeyAllowed: n.Partners.Allowed}, Accounts: n.Accounts, Posts: n.Posts,
+		Follows: n.Follows, People: n.People, Delivery: n.Delivery, Markup: n.Markup, Clock: n.Clock, Log: n.Log,
+		BaseURL: n.URL, Allowed: n.Partners.Allowed})
+}

@@ -1,0 +1,283 @@
+package posts
+
+import (
+	"context"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/uptrace/bun"
+
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/ids"
+	"github.com/atrium-social/atrium/internal/markup"
+)
+
+// RemoteNote is a post from another node as the federation layer read it: origin-checked,
+// its HTML sanitised, its addressing turned into an audience and account ids.
+type RemoteNote struct {
+	URI         string
+	ContentHTML string // sanitised at intake
+	SpoilerText string
+	Sensitive   bool
+	Language    string
+	InReplyToID string   // local id of the parent, when the parent is known here
+	Audience    Audience // Public, Followers or Direct
+	Recipients  []RemoteRecipient
+	Tags        []string
+	Published   time.Time
+}
+
+// RemoteRecipient is an account a remote post addresses; Mentioned ones are notified.
+type RemoteRecipient struct {
+	AccountID string
+	Acct      string
+	Mentioned bool
+}
+
+// Local reports whether p was written on this node (its URI is under base).
+func (p *Post) Local(base string) bool { return strings.HasPrefix(p.URI, base+"/") }
+
+// ByURI returns any post by its ActivityPub id, deleted ones included (federation needs to
+// recognise tombstones). It does no visibility check: callers decide what to show.
+func (s *Service) ByURI(ctx context.Context, uri string) (*Post, error) {
+	p := new(Post)
+	if err := s.DB.NewSelect().Model(p).Where("uri = ?", uri).Scan(ctx); err != nil {
+		return nil, db.Err(err, "this post does not exist or you cannot see it")
+	}
+	return p, s.hydrate(ctx, []*Post{p})
+}
+
+// Load returns a post by id without a visibility check, for federation's own rendering of
+// posts it is about to send (the audience decides where they go).
+func (s *Service) Load(ctx context.Context, id string) (*Post, error) {
+	p, err := s.load(ctx, s.DB, id)
+	if err != nil {
+		return nil, err
+	}
+	return p, s.hydrate(ctx, []*Post{p})
+}
+
+// CreateRemote stores a post written on another node. It is idempotent by URI (the same
+// Create delivered twice, or fetched and then delivered, is one post), and a reply can never
+// widen its thread's audience or land in a thread its author cannot see.
+func (s *Service) CreateRemote(ctx context.Context, author *accounts.User, n RemoteNote) (*Post, bool, error) {
+	if !author.IsRemote() || !author.Active() {
+		return nil, false, errs.E(errs.Forbidden, "only an active remote account can deliver a remote post")
+	}
+	if n.URI == "" {
+		return nil, false, errs.E(errs.Invalid, "a remote post needs an id")
+	}
+	if n.Audience != Public && n.Audience != Followers && n.Audience != Direct {
+		return nil, false, errs.E(errs.Invalid, "a remote post is public, followers-only or direct")
+	}
+	if len(n.ContentHTML) > 64<<10 { // far above any real post; bounds storage per activity
+		return nil, false, errs.E(errs.Invalid, "the post is too long")
+	}
+	now := s.Clock.Now()
+	if n.Published.IsZero() || n.Published.After(now) {
+		n.Published = now
+	}
+	p := &Post{ID: ids.New(now), URI: n.URI, AuthorID: author.ID, Audience: n.Audience, ContentHTML: n.ContentHTML,
+		ContentText: markup.PlainText(n.ContentHTML), SpoilerText: truncate(n.SpoilerText, 500), Sensitive: n.Sensitive || n.SpoilerText != "",
+		Language: truncate(n.Language, 16), CreatedAt: n.Published}
+	p.ThreadID = p.ID
+	var parent *Post
+	created := false
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		existing := new(Post)
+		if err := tx.NewSelect().Model(existing).Where("uri = ?", n.URI).Scan(ctx); err == nil {
+			p = existing
+			return nil
+		} else if !db.IsNotFound(err) {
+			return err
+		}
+		if n.InReplyToID != "" {
+			var err error
+			if parent, err = s.visible(ctx, tx, ViewerOf(author), n.InReplyToID); err != nil {
+				return err
+			}
+			root, err := s.root(ctx, tx, parent)
+			if err != nil {
+				return err
+			}
+			if root.Audience == Company {
+				return errs.E(errs.Forbidden, "company posts cannot be answered from another node")
+			}
+			p.InReplyToID, p.ThreadID, p.Audience, p.GroupID = &parent.ID, root.ID, root.Audience, root.GroupID
+		}
+		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+			return err
+		}
+		var mentioned []string
+		seen := map[string]bool{author.ID: true}
+		var recips []Recipient
+		for _, r := range n.Recipients {
+			if seen[r.AccountID] || len(recips) >= MaxRecipients {
+				continue
+			}
+			seen[r.AccountID] = true
+			recips = append(recips, Recipient{PostID: p.ID, AccountID: r.AccountID, Mentioned: r.Mentioned, Acct: r.Acct})
+			if r.Mentioned {
+				mentioned = append(mentioned, r.AccountID)
+			}
+		}
+		if len(recips) > 0 {
+			if _, err := tx.NewInsert().Model(&recips).Exec(ctx); err != nil {
+				return err
+			}
+		}
+		p.Mentions = recips
+		if len(n.Tags) > 20 {
+			n.Tags = n.Tags[:20]
+		}
+		if err := s.insertTags(ctx, tx, p.ID, n.Tags); err != nil {
+			return err
+		}
+		p.Tags = n.Tags
+		if parent != nil {
+			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count + 1").Where("id = ?", parent.ID).Exec(ctx); err != nil {
+				return err
+			}
+		} else if err := s.fanOut(ctx, tx, p); err != nil {
+			return err
+		}
+		for _, h := range s.hooks {
+			if err := h.PostCreated(ctx, tx, p, parent, mentioned); err != nil {
+				return err
+			}
+		}
+		created = true
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return p, created, nil
+}
+
+// EditRemote applies an Update of a remote post by its author; the earlier version goes into
+// the history as with local edits. An update of a post we never had is not an error (nil, nil).
+func (s *Service) EditRemote(ctx context.Context, author *accounts.User, n RemoteNote) (*Post, error) {
+	var p *Post
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		cur := new(Post)
+		if err := tx.NewSelect().Model(cur).Where("uri = ? AND deleted_at IS NULL", n.URI).Scan(ctx); err != nil {
+			if db.IsNotFound(err) {
+				return nil
+			}
+			return err
+		}
+		if cur.AuthorID != author.ID {
+			return errs.E(errs.Forbidden, "only the author can edit a post")
+		}
+		now := s.Clock.Now()
+		prev := &Edit{ID: ids.New(now), PostID: cur.ID, Source: cur.Source, ContentHTML: cur.ContentHTML,
+			SpoilerText: cur.SpoilerText, Sensitive: cur.Sensitive, CreatedAt: cur.CreatedAt}
+		if cur.EditedAt != nil {
+			prev.CreatedAt = *cur.EditedAt
+		}
+		if _, err := tx.NewInsert().Model(prev).Exec(ctx); err != nil {
+			return err
+		}
+		cur.ContentHTML, cur.ContentText = n.ContentHTML, markup.PlainText(n.ContentHTML)
+		cur.SpoilerText, cur.Sensitive, cur.EditedAt = truncate(n.SpoilerText, 500), n.Sensitive || n.SpoilerText != "", &now
+		if _, err := tx.NewUpdate().Model(cur).Column("content_html", "content_text", "spoiler_text", "sensitive", "edited_at").
+			WherePK().Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model((*postTag)(nil)).Where("post_id = ?", cur.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if err := s.insertTags(ctx, tx, cur.ID, n.Tags); err != nil {
+			return err
+		}
+		p = cur
+		for _, h := range s.hooks {
+			if err := h.PostEdited(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || p == nil {
+		return nil, err
+	}
+	return p, s.hydrate(ctx, []*Post{p})
+}
+
+// DeleteRemote applies a Delete of a remote post (or share) by its author; unknown or already
+// deleted posts are fine (deliveries cross). Someone else's post is refused.
+func (s *Service) DeleteRemote(ctx context.Context, author *accounts.User, uri string) error {
+	p := new(Post)
+	if err := s.DB.NewSelect().Model(p).Where("uri = ? AND deleted_at IS NULL", uri).Scan(ctx); err != nil {
+		if db.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	if p.AuthorID != author.ID {
+		return errs.E(errs.Forbidden, "only the author can delete a post")
+	}
+	_, err := s.Delete(ctx, author, p.ID)
+	if errs.Is(err, errs.NotFound) { // already gone, or its thread is: nothing left to do
+		return nil
+	}
+	return err
+}
+
+// ShareRemote applies a remote account's Announce of a post: a share with the Announce's id.
+func (s *Service) ShareRemote(ctx context.Context, u *accounts.User, postID, uri string) (*Post, error) {
+	return s.boost(ctx, u, postID, uri)
+}
+
+// UnshareRemote applies Undo{Announce}.
+func (s *Service) UnshareRemote(ctx context.Context, u *accounts.User, uri string) error {
+	return s.DeleteRemote(ctx, u, uri)
+}
+
+// AuthoredBy lists the ids of the posts (not yet deleted) a remote account wrote here, for
+// removing them when the account is deleted.
+// after is the last id of the previous page ("" for the first).
+func (s *Service) AuthoredBy(ctx context.Context, authorID, after string, limit int) ([]string, error) {
+	var out []string
+	err := s.DB.NewSelect().Model((*Post)(nil)).Column("id").Where("author_id = ? AND deleted_at IS NULL AND id > ?", authorID, after).
+		Order("id").Limit(int64(limit)).Scan(ctx, &out)
+	return out, err
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n])
+}
+
+// Recipients lists everyone a post addresses (mentioned or chosen), for delivery.
+func (s *Service) Recipients(ctx context.Context, postIDs ...string) ([]Recipient, error) {
+	var out []Recipient
+	if len(postIDs) == 0 {
+		return nil, nil
+	}
+	err := s.DB.NewSelect().Model(&out).Where("post_id IN (?)", bun.In(postIDs)).Scan(ctx)
+	return out, err
+}
+
+// ResolveRecipient replaces a remote address kept by acct ("acct:bob@globex.example") with
+// the account federation found for it, so visibility checks and fetches by that account work.
+func (s *Service) ResolveRecipient(ctx context.Context, postID, placeholder, accountID string) error {
+	_, err := s.DB.NewUpdate().Model((*Recipient)(nil)).Set("account_id = ?", accountID).
+		Where("post_id = ? AND account_id = ?", postID, placeholder).
+		Where("NOT EXISTS (SELECT 1 FROM post_recipients r2 WHERE r2.post_id = ? AND r2.account_id = ?)", postID, accountID).
+		Exec(ctx)
+	return err
+}
+
+// UnreactHook is an optional Hook extension told when a reaction is withdrawn (federation
+// sends Undo{Like}).
+type UnreactHook interface {
+	Unreacted(ctx context.Context, tx bun.IDB, p *Post, accountID string) error
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/atrium-social/atrium/federation/collections"
 	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/fetch"
 	"github.com/atrium-social/atrium/federation/inbox"
@@ -40,8 +41,11 @@ func (n *Node) buildFederation() {
 		}
 		return u.IsRemote(), nil
 	}
+	verifier := &signature.Verifier{Resolver: keyCache, Clock: n.Clock.Now, KeyAllowed: n.Partners.Allowed}
+	collections.Register(collections.Deps{App: n.Server.App, DB: n.DB, Accounts: n.Accounts, Posts: n.Posts,
+		Follows: n.Follows, BaseURL: n.URL, Verify: collections.VerifyWith(verifier)})
 	n.Inbox = inbox.Register(inbox.Deps{App: n.Server.App, DB: n.DB, Jobs: n.Jobs,
-		Verifier: &signature.Verifier{Resolver: keyCache, Clock: n.Clock.Now, KeyAllowed: n.Partners.Allowed}, Accounts: n.Accounts, Posts: n.Posts,
+		Verifier: verifier, Accounts: n.Accounts, Posts: n.Posts,
 		Follows: n.Follows, People: n.People, Delivery: n.Delivery, Markup: n.Markup, Clock: n.Clock, Log: n.Log,
 		BaseURL: n.URL, Allowed: n.Partners.Allowed})
 }

@@ -1,0 +1,155 @@
+package collections
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/federation/convert"
+	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/posts"
+)
+
+// thread is a post with what its addressing depends on: the same gathering as
+// federation/outbox's, so a fetched Note says what the delivered one said.
+type thread struct {
+	post, root         *posts.Post
+	author, rootAuthor *accounts.User
+	parentURI          string
+	parentAuthor       *accounts.User
+	recipients         []*accounts.User // everyone addressed by the post or its root
+	mentioned          map[string]bool
+}
+
+// rootOf is the post whose audience governs p: the original for a share, the thread's first
+// post for a comment, p itself otherwise (posts' own rule). Missing is (nil, nil).
+func (h *handler) rootOf(ctx context.Context, p *posts.Post) (*posts.Post, error) {
+	id := p.ThreadID
+	if p.ReblogOfID != nil {
+		id = *p.ReblogOfID
+	}
+	if id == p.ID || id == "" {
+		return p, nil
+	}
+	return h.load(ctx, id)
+}
+
+// load returns a post by id without a visibility check, deleted ones included; missing is
+// (nil, nil).
+func (h *handler) load(ctx context.Context, id string) (*posts.Post, error) {
+	p, err := h.Posts.Load(ctx, id)
+	if err != nil {
+		if errs.Is(err, errs.NotFound) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("collections: load post %s: %w", id, err)
+	}
+	return p, nil
+}
+
+// thread gathers what the Note of p (not a share) needs. root is rootOf(p).
+//
+// Unlike the outbox, an address still kept by acct ("acct:bob@globex.example", resolved when
+// the delivery job runs) is looked up only among stored accounts: a GET must not make this
+// node fetch from other servers. One that is not stored yet is left out of to/cc.
+func (h *handler) thread(ctx context.Context, p, root *posts.Post) (*thread, error) {
+	t := &thread{post: p, root: root, mentioned: map[string]bool{}}
+	var err error
+	if p.InReplyToID != nil {
+		parent, err := h.load(ctx, *p.InReplyToID)
+		if err != nil {
+			return nil, err
+		}
+		if parent != nil {
+			t.parentURI = parent.URI
+			if t.parentAuthor, err = h.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
+				return nil, fmt.Errorf("collections: author of %s: %w", parent.ID, err)
+			}
+		}
+	}
+	if t.author, err = h.Accounts.Lookup(ctx, p.AuthorID); err != nil {
+		return nil, fmt.Errorf("collections: author of %s: %w", p.ID, err)
+	}
+	t.rootAuthor = t.author
+	if root.AuthorID != p.AuthorID {
+		if t.rootAuthor, err = h.Accounts.Lookup(ctx, root.AuthorID); err != nil {
+			return nil, fmt.Errorf("collections: author of %s: %w", root.ID, err)
+		}
+	}
+	recips, err := h.Posts.Recipients(ctx, p.ID, root.ID)
+	if err != nil {
+		return nil, fmt.Errorf("collections: recipients of %s: %w", p.ID, err)
+	}
+	var idList []string
+	for _, r := range recips {
+		id := r.AccountID
+		if acct, ok := strings.CutPrefix(id, "acct:"); ok {
+			u, err := h.Accounts.RemoteByAcct(ctx, acct)
+			if err != nil {
+				continue // not known here yet; the delivery job resolves it
+			}
+			id = u.ID
+		}
+		if r.Mentioned && r.PostID == p.ID {
+			t.mentioned[id] = true
+		}
+		idList = append(idList, id)
+	}
+	people, err := h.Accounts.GetMany(ctx, idList)
+	if err != nil {
+		return nil, fmt.Errorf("collections: recipients of %s: %w", p.ID, err)
+	}
+	seen := map[string]bool{}
+	for _, id := range idList {
+		if u := people[id]; u != nil && !seen[id] {
+			seen[id] = true
+			t.recipients = append(t.recipients, u)
+		}
+	}
+	return t, nil
+}
+
+// note renders the thread's post as federation/outbox does.
+func note(c convert.Converter, t *thread) *activity.Note {
+	var addressed []string
+	mentions := map[string]*accounts.User{}
+	for _, u := range t.recipients {
+		addressed = appendNew(addressed, c.ActorURI(u))
+		if t.mentioned[u.ID] {
+			mentions[u.ID] = u
+		}
+	}
+	if t.parentAuthor != nil && t.parentAuthor.ID != t.author.ID {
+		addressed = appendNew(addressed, c.ActorURI(t.parentAuthor))
+	}
+	to, cc := c.Addressing(t.post, t.root, t.rootAuthor, addressed)
+	// The hydrated post lists mentions of itself only; mark them from the resolved list.
+	p := *t.post
+	p.Mentions = nil
+	for _, u := range t.recipients {
+		if t.mentioned[u.ID] {
+			p.Mentions = append(p.Mentions, posts.Recipient{AccountID: u.ID, Mentioned: true})
+		}
+	}
+	return c.Note(&p, t.author, t.parentURI, to, cc, mentions)
+}
+
+// announce renders a share of a public post as federation/outbox sends it.
+func announce(c convert.Converter, share, orig *posts.Post, sharer, origAuthor *accounts.User) *activity.Activity {
+	return c.Announce(share, c.ActorURI(sharer), orig.URI, []string{activity.Public},
+		[]string{c.Followers(sharer), c.ActorURI(origAuthor)})
+}
+
+func appendNew(list []string, s string) []string {
+	if s == "" {
+		return list
+	}
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}

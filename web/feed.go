@@ -60,7 +60,7 @@ func (s *site) timeline(c *fiber.Ctx, q timelineQuery) (feedView, error) {
 	case "tag":
 		ps, err = s.Posts.Tag(ctx, v, q.Arg, pg)
 	case "profile":
-		u, uerr := s.Accounts.ByUsername(ctx, q.Arg)
+		u, uerr := s.personByName(ctx, q.Arg)
 		if uerr != nil {
 			return feedView{}, uerr
 		}

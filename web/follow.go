@@ -13,6 +13,7 @@ type followView struct {
 	Name                 string
 	Followers, Following int
 	IsFollowing          bool
+	Requested            bool // asked a partner node; no answer yet
 	FollowsYou           bool
 	CanFollow            bool
 	CSRF                 string
@@ -21,7 +22,7 @@ type followView struct {
 func (s *site) followView(c *fiber.Ctx, u *accounts.User) (followView, error) {
 	ctx := c.UserContext()
 	me := server.CurrentUser(c)
-	f := followView{Username: u.Username, Name: u.Name(), CanFollow: me.ID != u.ID && u.Active(), CSRF: server.CSRFToken(c)}
+	f := followView{Username: u.Acct(), Name: u.Name(), CanFollow: me.ID != u.ID && u.Active(), CSRF: server.CSRFToken(c)}
 	var err error
 	if f.Followers, f.Following, err = s.Follows.Counts(ctx, u.ID); err != nil {
 		return f, err
@@ -31,7 +32,7 @@ func (s *site) followView(c *fiber.Ctx, u *accounts.User) (followView, error) {
 		return f, err
 	}
 	if len(rel) == 1 {
-		f.IsFollowing, f.FollowsYou = rel[0].Following, rel[0].FollowedBy
+		f.IsFollowing, f.FollowsYou, f.Requested = rel[0].Following, rel[0].FollowedBy, rel[0].Requested
 	}
 	return f, nil
 }
@@ -55,7 +56,7 @@ func (s *site) setFollow(c *fiber.Ctx, on bool) error {
 		return s.actionError(c, err)
 	}
 	if !isFetch(c) {
-		return c.Redirect(back(c, "/people/"+u.Username), fiber.StatusSeeOther)
+		return c.Redirect(back(c, "/people/"+u.Acct()), fiber.StatusSeeOther)
 	}
 	f, err := s.followView(c, u)
 	if err != nil {

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"html/template"
 	"net/url"
 	"slices"
 	"strings"
@@ -22,6 +24,9 @@ type directoryData struct {
 	People               []*person
 	Next                 string // URL of the next page, "" on the last
 	Filtered             bool
+	// Remote is a person on a partner node found by user@host; RemoteError says why not.
+	Remote      *person
+	RemoteError string
 }
 
 func (s *site) directory(c *fiber.Ctx) error {
@@ -50,6 +55,14 @@ func (s *site) directory(c *fiber.Ctx) error {
 		d.Next = "/people?" + v.Encode()
 	}
 	d.People = people(list)
+	if acct := strings.TrimPrefix(q.Q, "@"); strings.Count(acct, "@") == 1 && !strings.ContainsAny(acct, " /") && s.ResolveAccount != nil {
+		// @bob@globex.example: ask their node (through the partner policy).
+		if u, err := s.ResolveAccount(c.UserContext(), acct); err == nil {
+			d.Remote = newPerson(u)
+		} else {
+			d.RemoteError = errs.Message(err)
+		}
+	}
 	return s.render(c, fiber.StatusOK, "people", &page{Title: "People", Nav: "people", Data: d})
 }
 
@@ -69,13 +82,22 @@ type profileData struct {
 	EditURL     string // "" when the viewer may not edit
 	Follow      followView
 	Feed        feedView
+	// People from partner nodes: their home page there, and what their node says of them.
+	Home    string
+	BioHTML template.HTML
+	Fields  []remoteField
+}
+
+type remoteField struct {
+	Name  string
+	Value template.HTML
 }
 
 // visiblePerson finds a person by username as the viewer may see them: deactivated people
 // exist only for admins; members get the same 404 as for a name nobody has.
 func (s *site) visiblePerson(c *fiber.Ctx) (*accounts.User, error) {
 	name := pv(c, "username")
-	u, err := s.Accounts.ByUsername(c.UserContext(), name)
+	u, err := s.personByName(c.UserContext(), name)
 	if err != nil {
 		return nil, err
 	}
@@ -83,6 +105,15 @@ func (s *site) visiblePerson(c *fiber.Ctx) (*accounts.User, error) {
 		return nil, errs.E(errs.NotFound, "no person with the username %s", name)
 	}
 	return u, nil
+}
+
+// personByName finds a colleague by username, or a person on a partner node this node knows
+// by user@host.
+func (s *site) personByName(ctx context.Context, name string) (*accounts.User, error) {
+	if strings.Contains(name, "@") {
+		return s.Accounts.RemoteByAcct(ctx, name)
+	}
+	return s.Accounts.ByUsername(ctx, name)
 }
 
 func (s *site) profile(c *fiber.Ctx) error {
@@ -93,6 +124,15 @@ func (s *site) profile(c *fiber.Ctx) error {
 	me := server.CurrentUser(c)
 	d := profileData{P: newPerson(u), Pronouns: u.Pronouns, Phone: u.Phone, Bio: u.Bio, TimeZone: u.TimeZone,
 		OpenToMoves: u.OpenToMoves, MovesNote: u.OpenToMovesNote, Deactivated: !u.Active(), IsMe: me.ID == u.ID}
+	if r := u.Remote; r != nil {
+		d.Home, d.BioHTML = r.URL, template.HTML(r.SummaryHTML) // sanitised when it arrived
+		if d.Home == "" {
+			d.Home = r.URI
+		}
+		for _, f := range r.Fields {
+			d.Fields = append(d.Fields, remoteField{Name: f.Name, Value: template.HTML(f.Value)})
+		}
+	}
 	if u.TimeZone != "" {
 		if loc, err := time.LoadLocation(u.TimeZone); err == nil {
 			d.LocalTime = s.Accounts.Clock.Now().In(loc).Format("15:04 (Mon)")
@@ -103,11 +143,13 @@ func (s *site) profile(c *fiber.Ctx) error {
 			d.Manager = newPerson(m)
 		}
 	}
-	chart, err := s.Accounts.Chart(c.UserContext(), u.ID)
-	if err != nil {
-		return err
+	if u.Remote == nil { // the org chart is this company's
+		chart, err := s.Accounts.Chart(c.UserContext(), u.ID)
+		if err != nil {
+			return err
+		}
+		d.Reports = people(chart.Reports)
 	}
-	d.Reports = people(chart.Reports)
 	switch {
 	case d.IsMe:
 		d.EditURL = "/settings/profile"
@@ -117,7 +159,7 @@ func (s *site) profile(c *fiber.Ctx) error {
 	if d.Follow, err = s.followView(c, u); err != nil {
 		return err
 	}
-	if d.Feed, err = s.timeline(c, timelineQuery{Feed: "profile", Arg: u.Username, MaxID: qv(c, "max_id")}); err != nil {
+	if d.Feed, err = s.timeline(c, timelineQuery{Feed: "profile", Arg: u.Acct(), MaxID: qv(c, "max_id")}); err != nil {
 		return err
 	}
 	d.Feed.Empty = u.Name() + " has not posted anything you can see yet."

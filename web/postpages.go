@@ -58,7 +58,7 @@ func (s *site) history(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	author, err := s.Accounts.Get(ctx, p.AuthorID)
+	author, err := s.Accounts.Lookup(ctx, p.AuthorID)
 	if err != nil {
 		return err
 	}

@@ -59,16 +59,29 @@ type person struct {
 	Skills                       []string
 	Role, State                  string
 	Email                        string
+	// Link is the profile page here (people elsewhere have one too, with a link to theirs).
+	Link string
+	// Org labels people from partner nodes with whom they work for (or their host).
+	Org string
 }
 
 func newPerson(u *accounts.User) *person {
 	if u == nil {
 		return nil
 	}
-	return &person{ID: u.ID, Username: u.Username, Name: u.Name(), Initials: strings.ToUpper(u.Initials()),
+	p := &person{ID: u.ID, Username: u.Username, Name: u.Name(), Initials: strings.ToUpper(u.Initials()),
 		Color: colorClass(u.Username), Avatar: avatarURL(u, false), Thumb: avatarURL(u, true),
 		Title: u.JobTitle, Department: u.Department, Location: u.Location, Skills: u.Skills,
-		Role: u.Role, State: u.State, Email: u.Email}
+		Role: u.Role, State: u.State, Email: u.Email, Link: "/people/" + u.Username}
+	if r := u.Remote; r != nil {
+		// Remote pictures are not shown: the CSP keeps every image on this node, and remote
+		// media is not cached here yet. Initials stand in.
+		p.Username, p.Link, p.Org = u.Acct(), "/people/"+u.Acct(), r.OrgName
+		if p.Org == "" {
+			p.Org = r.Domain
+		}
+	}
+	return p
 }
 
 func people(us []accounts.User) []*person {

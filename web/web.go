@@ -33,11 +33,13 @@ type Deps struct {
 
 	// The social core: posts, follows and notifications are required; without Previews
 	// posts show no link cards, and without FetchPreviews none are fetched for new posts.
-	Posts         *posts.Service
-	Follows       *follows.Service
-	Notify        *notify.Service
-	Previews      *previews.Service
-	FetchPreviews func(ctx context.Context, p *posts.Post)
+	Posts   *posts.Service
+	Follows *follows.Service
+	// ResolveAccount finds user@host on a partner node (nil when the node does not federate).
+	ResolveAccount func(ctx context.Context, acct string) (*accounts.User, error)
+	Notify         *notify.Service
+	Previews       *previews.Service
+	FetchPreviews  func(ctx context.Context, p *posts.Post)
 
 	// Partners is the partner policy behind /admin/partners. Without it the page is not
 	// registered (a node that does not federate has nothing to show there).

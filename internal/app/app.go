@@ -182,7 +182,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
-		Partners: n.Partners, Health: n.Delivery.Health})
+		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct})
 }
 
 func (n *Node) defaultURL() string {

@@ -1,7 +1,9 @@
 // Package keys keeps every actor's RSA-2048 key pair in the database: people by their user
-// id, the node's instance actor as "instance". A key is made the first time an actor needs
-// one (its actor document is served or it signs a request), so creating an account never
-// waits for RSA key generation; two processes racing to make one agree on the stored pair.
+// id, the node's instance actor as "instance". A person's pair is made by a job queued with
+// their account (internal/app), so creating an account never waits ~100 ms for RSA key
+// generation and the key exists before any peer asks. For still makes a missing pair on
+// first use (accounts from before, or bulk-loaded ones); two processes racing to make one
+// agree on the stored pair.
 package keys
 
 import (

@@ -40,6 +40,9 @@ type Deps struct {
 	// Changed, when set, is told inside the transaction that a person's public profile
 	// changed or (gone=true) that they were deactivated: federation tells their followers.
 	Changed func(ctx context.Context, tx bun.IDB, userID string, gone bool) error
+	// Created, when set, is told inside the transaction that an account was made (federation
+	// queues the person's key pair, so it exists before anyone asks for it).
+	Created func(ctx context.Context, tx bun.IDB, userID string) error
 }
 
 func (s *Service) changed(ctx context.Context, tx bun.IDB, u *User, gone bool) error {

@@ -77,6 +77,9 @@ func (s *Service) insert(ctx context.Context, tx bun.IDB, u *User) error {
 	if _, err := tx.NewInsert().Model(u).Exec(ctx); err != nil {
 		return db.Err(err, "that username or e-mail is taken")
 	}
+	if s.Created != nil {
+		return s.Created(ctx, tx, u.ID)
+	}
 	return nil
 }
 

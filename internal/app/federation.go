@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 
+	"github.com/uptrace/bun"
+
 	"github.com/atrium-social/atrium/federation/collections"
 	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/fetch"
@@ -10,6 +12,7 @@ import (
 	"github.com/atrium-social/atrium/federation/outbox"
 	"github.com/atrium-social/atrium/federation/people"
 	"github.com/atrium-social/atrium/federation/signature"
+	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/orgs"
 )
 
@@ -33,6 +36,19 @@ func (n *Node) buildFederation() {
 		Delivery: n.Delivery, People: n.People, Keys: n.Keys, Orgs: n.Orgs, Clock: n.Clock, Log: n.Log, BaseURL: n.URL})
 	n.Posts.AddHook(n.Outbox)
 	n.Accounts.Changed = n.Outbox.ProfileChanged
+	// Every person gets an RSA-2048 key pair when their account is made. Generating one costs
+	// ~100 ms of CPU, so it happens in a job queued with the account, not in the request.
+	n.Accounts.Created = func(ctx context.Context, tx bun.IDB, userID string) error {
+		return n.Jobs.Enqueue(ctx, tx, "actor_key", userID, jobs.Dedupe("actor_key:"+userID))
+	}
+	n.Jobs.Handle("actor_key", func(ctx context.Context, j *jobs.Job) error {
+		var id string
+		if err := j.Decode(&id); err != nil {
+			return jobs.Permanent(err)
+		}
+		_, err := n.Keys.For(ctx, id)
+		return err
+	}, jobs.Concurrency(1))
 	n.Follows.Remote = n.Outbox
 	n.Follows.IsRemote = func(ctx context.Context, id string) (bool, error) {
 		u, err := n.Accounts.Lookup(ctx, id)

@@ -97,7 +97,7 @@ func (s *Service) handle(ctx context.Context, j *jobs.Job) error {
 	// The policy is checked again now, not only at Send: a partner removed while deliveries
 	// wait (or retry for days) must stop receiving at once.
 	if s.allowed != nil && !s.allowed(ctx, host) {
-		log.InfoContext(ctx, "delivery: dropped, host is no longer allowed")
+		log.InfoContext(ctx, "delivery dropped: host is no longer allowed")
 		return nil
 	}
 	now := s.clock.Now().UTC()
@@ -123,7 +123,7 @@ func (s *Service) handle(ctx context.Context, j *jobs.Job) error {
 		if !probe {
 			return jobs.RetryAfter(errParked, parkDelay(peer.LastFailureAt, now))
 		}
-		log.InfoContext(ctx, "delivery: probing unavailable host")
+		log.InfoContext(ctx, "probing unavailable host")
 	}
 	act, err := s.activity(ctx, p.Activity)
 	if err != nil {
@@ -136,7 +136,11 @@ func (s *Service) handle(ctx context.Context, j *jobs.Job) error {
 	if err != nil {
 		return fmt.Errorf("delivery: key of %s: %w", act.signerID, err)
 	}
-	ans, err := s.post(ctx, p.Inbox, act, pair.Private, now)
+	req, err := s.request(ctx, p.Inbox, act, pair.Private, now)
+	if err != nil {
+		return jobs.Permanent(err) // our side cannot build or sign it; the peer is not to blame
+	}
+	ans, err := s.post(req, now)
 	if err != nil {
 		if ctx.Err() != nil {
 			return err // stopping or out of lease: says nothing about the peer
@@ -167,14 +171,14 @@ func (s *Service) finish(ctx context.Context, log *slog.Logger, j *jobs.Job, hos
 		herr = s.recordFailure(ctx, host, now, cause.Error())
 	}
 	if herr != nil {
-		log.ErrorContext(ctx, "delivery: recording peer health failed", "err", herr)
+		log.ErrorContext(ctx, "recording peer health failed", "err", herr)
 	}
 	if wasUnavailable && (v == delivered || v == rejected) {
 		s.wakeParked(ctx, log, host, now)
 	}
 	switch v {
 	case delivered:
-		log.DebugContext(ctx, "delivery: delivered")
+		log.DebugContext(ctx, "delivered")
 		return nil
 	case rejected, fatal:
 		return jobs.Permanent(cause) // the queue logs it and keeps the job as dead
@@ -197,11 +201,11 @@ type answer struct {
 	detail     string        // status line and the start of the body, for last_error
 }
 
-// post signs and sends one delivery. Only transport failures are errors.
-func (s *Service) post(ctx context.Context, inbox string, act *stored, key *rsa.PrivateKey, now time.Time) (*answer, error) {
+// request builds and signs one delivery's POST.
+func (s *Service) request(ctx context.Context, inbox string, act *stored, key *rsa.PrivateKey, now time.Time) (*http.Request, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, inbox, bytes.NewReader(act.body))
 	if err != nil {
-		return nil, fmt.Errorf("delivery: request to %s: %w: %v", inbox, outbound.ErrScheme, err)
+		return nil, fmt.Errorf("delivery: request to %s: %w", inbox, err)
 	}
 	req.Header.Set("Content-Type", contentType)
 	req.Header.Set("Accept", accept)
@@ -212,9 +216,15 @@ func (s *Service) post(ctx context.Context, inbox string, act *stored, key *rsa.
 	if err := signature.Sign(req, act.body, key, act.keyID, now); err != nil {
 		return nil, fmt.Errorf("delivery: sign for %s: %w", inbox, err)
 	}
+	return req, nil
+}
+
+// post sends a signed delivery. Only transport failures are errors; any HTTP answer is an
+// answer.
+func (s *Service) post(req *http.Request, now time.Time) (*answer, error) {
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("delivery: POST %s: %w", inbox, err)
+		return nil, fmt.Errorf("delivery: POST %s: %w", req.URL.Redacted(), err)
 	}
 	defer resp.Body.Close()
 	a := &answer{status: resp.StatusCode, detail: resp.Status}

@@ -43,8 +43,8 @@
 //	410 Gone                        dropped (dead, kept for the admin)    answered: host is up
 //	other 4xx except 401/408/429    dropped (dead), logged                answered
 //	501 Not Implemented             dropped (dead), as Mastodon does      answered
-//	401 Unauthorized                retried with backoff until attempt 4  failure
-//	                                (the peer may be refreshing our key),
+//	401 Unauthorized                retried with backoff until attempt 4  failure; answered
+//	                                (the peer may be refreshing our key),  when dropped
 //	                                then dropped
 //	429, 503                        retried no earlier than Retry-After   failure
 //	                                (seconds or HTTP date, capped at 6 h)
@@ -53,6 +53,7 @@
 //	network error, timeout          retried with backoff                  failure
 //	blocked address, bad URL        dropped (dead)                        failure
 //	host no longer allowed          dropped (deleted), logged, not sent   untouched
+//	cannot sign (bad key id)        dropped (dead), not sent              untouched
 //
 // "Answered" clears the host's failure run (the host works; this inbox refused) but counts
 // nothing as delivered.

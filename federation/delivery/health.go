@@ -203,11 +203,11 @@ func (s *Service) wakeParked(ctx context.Context, log *slog.Logger, host string,
 		Where("(locked_until IS NULL OR locked_until <= ?)", now).
 		Exec(ctx)
 	if err != nil {
-		log.ErrorContext(ctx, "delivery: waking parked deliveries failed", "err", err)
+		log.ErrorContext(ctx, "waking parked deliveries failed", "err", err)
 		return
 	}
 	n, _ := res.RowsAffected()
-	log.InfoContext(ctx, "delivery: host is available again", "woken", n)
+	log.InfoContext(ctx, "host is available again", "woken", n)
 	s.jobs.Wake()
 }
 

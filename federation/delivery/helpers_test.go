@@ -70,6 +70,9 @@ func testResolver(_ context.Context, host string) ([]netip.Addr, error) {
 	if strings.HasSuffix(host, ".test") {
 		return []netip.Addr{netip.MustParseAddr("127.0.0.1")}, nil
 	}
+	if strings.HasSuffix(host, ".private") { // a name pointing into a network we must not reach
+		return []netip.Addr{netip.MustParseAddr("10.1.2.3")}, nil
+	}
 	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
 }
 

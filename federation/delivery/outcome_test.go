@@ -356,3 +356,15 @@ func TestUnavailabilitySeenAcrossProcesses(t *testing.T) {
 		}
 	})
 }
+
+func TestBlockedAddressIsDroppedAtOnce(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		e := newEnv(t, d)
+		e.send(activity("https://our.example/a/1", "Create", ""), "http://intranet.private/inbox")
+		e.drain()
+		js := e.jobs()
+		if len(js) != 1 || js[0].State != "dead" || !strings.Contains(js[0].LastError, "blocked") {
+			t.Fatalf("jobs %+v, want one dead with the address blocked", js)
+		}
+	})
+}

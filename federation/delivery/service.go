@@ -187,7 +187,7 @@ func (s *Service) Send(ctx context.Context, tx bun.IDB, a Activity, inboxes []st
 		seen[inbox] = true
 		host, err := inboxHost(inbox)
 		if err != nil {
-			s.log.WarnContext(ctx, "delivery: skipping unusable inbox", "activity_uri", a.URI, "inbox", inbox, "err", err)
+			s.log.WarnContext(ctx, "skipping unusable inbox", "activity_uri", a.URI, "inbox", inbox, "err", err)
 			continue
 		}
 		ok, known := allowed[host]
@@ -196,7 +196,7 @@ func (s *Service) Send(ctx context.Context, tx bun.IDB, a Activity, inboxes []st
 			allowed[host] = ok
 		}
 		if !ok {
-			s.log.DebugContext(ctx, "delivery: host not allowed", "activity_uri", a.URI, "peer_host", host)
+			s.log.DebugContext(ctx, "host not allowed; not delivering", "activity_uri", a.URI, "peer_host", host)
 			continue
 		}
 		targets = append(targets, target{inbox, host})
@@ -285,7 +285,7 @@ func (s *Service) CancelObject(ctx context.Context, tx bun.IDB, objectURI string
 		}
 	}
 	if cancelled > 0 {
-		s.log.InfoContext(ctx, "delivery: cancelled deliveries of a deleted object", "object_uri", objectURI, "deliveries", cancelled)
+		s.log.InfoContext(ctx, "cancelled deliveries of a deleted object", "object_uri", objectURI, "deliveries", cancelled)
 	}
 	return nil
 }

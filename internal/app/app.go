@@ -205,7 +205,10 @@ func (n *Node) URL(ctx context.Context) string {
 // previews through the job queue and the SSRF-safe client.
 func (n *Node) buildSocial(o Options) {
 	n.Hub = realtime.NewHub(n.Log)
-	n.Jobs = jobs.New(n.DB, n.Clock, n.Log, jobs.Options{})
+	// Deliveries wait on other servers most of the time, so many run at once (each kind's
+	// own Concurrency bounds it; deliveries cap themselves at 64 per CPU); the rest is the
+	// node's own work.
+	n.Jobs = jobs.New(n.DB, n.Clock, n.Log, jobs.Options{Workers: 64*runtime.NumCPU() + 16})
 	n.Outbound = outbound.New(outbound.Options{AllowPrivate: n.Cfg.AllowPrivateNets, AllowInsecureHTTP: n.Cfg.AllowInsecureHTTP,
 		UserAgent: "Atrium/" + Version + " (+" + n.defaultURL() + ")", Resolver: o.Resolve})
 	n.Previews = previews.New(n.DB, n.Outbound, n.Clock, n.Log)

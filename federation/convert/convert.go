@@ -53,11 +53,12 @@ func (c Converter) Followers(u *accounts.User) string {
 
 // Addressing is the to/cc of a post: its audience as ActivityPub says it. root is the thread's
 // first post (p itself for a post), whose audience governs comments; mentioned are the actor
-// URIs the post addresses.
-func (c Converter) Addressing(p, root *posts.Post, rootAuthor *accounts.User, mentioned []string) (to, cc []string) {
+// URIs the post addresses. A public post or reply is copied to its own author's followers, as
+// Mastodon does; a followers-only thread stays with the root author's followers.
+func (c Converter) Addressing(author *accounts.User, root *posts.Post, rootAuthor *accounts.User, mentioned []string) (to, cc []string) {
 	switch root.Audience {
 	case posts.Public:
-		return []string{activity.Public}, append([]string{c.Followers(rootAuthor)}, mentioned...)
+		return []string{activity.Public}, append([]string{c.Followers(author)}, mentioned...)
 	case posts.Followers:
 		return []string{c.Followers(rootAuthor)}, mentioned
 	default: // direct: only the people addressed

@@ -96,7 +96,10 @@ func (o *Outbox) note(ctx context.Context, t *thread) *activity.Note {
 	var addressed []string
 	mentions := map[string]*accounts.User{}
 	for _, u := range t.recipients {
-		addressed = append(addressed, c.ActorURI(u))
+		if u.ID == t.author.ID {
+			continue // a reply inherits the root's recipients, which may include its own author
+		}
+		addressed = appendNew(addressed, c.ActorURI(u))
 		if t.mentionedIDs[u.ID] {
 			mentions[u.ID] = u
 		}
@@ -104,7 +107,7 @@ func (o *Outbox) note(ctx context.Context, t *thread) *activity.Note {
 	if t.parentAuthor != nil && t.parentAuthor.ID != t.author.ID {
 		addressed = appendNew(addressed, c.ActorURI(t.parentAuthor))
 	}
-	to, cc := c.Addressing(t.post, t.root, t.rootAuthor, addressed)
+	to, cc := c.Addressing(t.author, t.root, t.rootAuthor, addressed)
 	// Hydrate gives mentioned recipients only; re-mark them from the full list.
 	p := *t.post
 	p.Mentions = nil

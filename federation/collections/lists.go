@@ -144,7 +144,7 @@ func (h *handler) outboxItems(ctx context.Context, u *accounts.User, rows []*pos
 			if err != nil {
 				return nil, nil, err
 			}
-			a = conv.Create(note(conv, t))
+			a = conv.Create(conv.ThreadNote(t))
 		}
 		b, err := activity.Encode(a)
 		if err != nil {

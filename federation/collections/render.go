@@ -12,17 +12,6 @@ import (
 	"github.com/atrium-social/atrium/internal/posts"
 )
 
-// thread is a post with what its addressing depends on: the same gathering as
-// federation/outbox's, so a fetched Note says what the delivered one said.
-type thread struct {
-	post, root         *posts.Post
-	author, rootAuthor *accounts.User
-	parentURI          string
-	parentAuthor       *accounts.User
-	recipients         []*accounts.User // everyone addressed by the post or its root
-	mentioned          map[string]bool
-}
-
 // rootOf is the post whose audience governs p: the original for a share, the thread's first
 // post for a comment, p itself otherwise (posts' own rule). Missing is (nil, nil).
 func (h *handler) rootOf(ctx context.Context, p *posts.Post) (*posts.Post, error) {
@@ -54,8 +43,8 @@ func (h *handler) load(ctx context.Context, id string) (*posts.Post, error) {
 // Unlike the outbox, an address still kept by acct ("acct:bob@globex.example", resolved when
 // the delivery job runs) is looked up only among stored accounts: a GET must not make this
 // node fetch from other servers. One that is not stored yet is left out of to/cc.
-func (h *handler) thread(ctx context.Context, p, root *posts.Post) (*thread, error) {
-	t := &thread{post: p, root: root, mentioned: map[string]bool{}}
+func (h *handler) thread(ctx context.Context, p, root *posts.Post) (*convert.Thread, error) {
+	t := &convert.Thread{Post: p, Root: root, Mentioned: map[string]bool{}}
 	var err error
 	if p.InReplyToID != nil {
 		parent, err := h.load(ctx, *p.InReplyToID)
@@ -63,18 +52,18 @@ func (h *handler) thread(ctx context.Context, p, root *posts.Post) (*thread, err
 			return nil, err
 		}
 		if parent != nil {
-			t.parentURI = parent.URI
-			if t.parentAuthor, err = h.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
+			t.ParentURI = parent.URI
+			if t.ParentAuthor, err = h.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
 				return nil, fmt.Errorf("collections: author of %s: %w", parent.ID, err)
 			}
 		}
 	}
-	if t.author, err = h.Accounts.Lookup(ctx, p.AuthorID); err != nil {
+	if t.Author, err = h.Accounts.Lookup(ctx, p.AuthorID); err != nil {
 		return nil, fmt.Errorf("collections: author of %s: %w", p.ID, err)
 	}
-	t.rootAuthor = t.author
+	t.RootAuthor = t.Author
 	if root.AuthorID != p.AuthorID {
-		if t.rootAuthor, err = h.Accounts.Lookup(ctx, root.AuthorID); err != nil {
+		if t.RootAuthor, err = h.Accounts.Lookup(ctx, root.AuthorID); err != nil {
 			return nil, fmt.Errorf("collections: author of %s: %w", root.ID, err)
 		}
 	}
@@ -93,7 +82,7 @@ func (h *handler) thread(ctx context.Context, p, root *posts.Post) (*thread, err
 			id = u.ID
 		}
 		if r.Mentioned && r.PostID == p.ID {
-			t.mentioned[id] = true
+			t.Mentioned[id] = true
 		}
 		idList = append(idList, id)
 	}
@@ -105,35 +94,10 @@ func (h *handler) thread(ctx context.Context, p, root *posts.Post) (*thread, err
 	for _, id := range idList {
 		if u := people[id]; u != nil && !seen[id] {
 			seen[id] = true
-			t.recipients = append(t.recipients, u)
+			t.Recipients = append(t.Recipients, u)
 		}
 	}
 	return t, nil
-}
-
-// note renders the thread's post as federation/outbox does.
-func note(c convert.Converter, t *thread) *activity.Note {
-	var addressed []string
-	mentions := map[string]*accounts.User{}
-	for _, u := range t.recipients {
-		addressed = appendNew(addressed, c.ActorURI(u))
-		if t.mentioned[u.ID] {
-			mentions[u.ID] = u
-		}
-	}
-	if t.parentAuthor != nil && t.parentAuthor.ID != t.author.ID {
-		addressed = appendNew(addressed, c.ActorURI(t.parentAuthor))
-	}
-	to, cc := c.Addressing(t.post, t.root, t.rootAuthor, addressed)
-	// The hydrated post lists mentions of itself only; mark them from the resolved list.
-	p := *t.post
-	p.Mentions = nil
-	for _, u := range t.recipients {
-		if t.mentioned[u.ID] {
-			p.Mentions = append(p.Mentions, posts.Recipient{AccountID: u.ID, Mentioned: true})
-		}
-	}
-	return c.Note(&p, t.author, t.parentURI, to, cc, mentions)
 }
 
 // announce renders a share of a public post as federation/outbox sends it.

@@ -148,7 +148,7 @@ func (h *handler) status(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	b, err := activity.Encode(note(conv, t))
+	b, err := activity.Encode(conv.ThreadNote(t))
 	if err != nil {
 		return fmt.Errorf("collections: encode note %s: %w", s.post.ID, err)
 	}
@@ -193,7 +193,7 @@ func (h *handler) statusActivity(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		a = conv.Create(note(conv, t))
+		a = conv.Create(conv.ThreadNote(t))
 	}
 	b, err := activity.Encode(a)
 	if err != nil {

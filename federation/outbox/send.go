@@ -5,24 +5,15 @@ import (
 	"strings"
 
 	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/federation/convert"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/posts"
 )
 
-// thread is a post with what its addressing depends on.
-type thread struct {
-	post, root         *posts.Post
-	author, rootAuthor *accounts.User
-	parentURI          string
-	parentAuthor       *accounts.User
-	recipients         []*accounts.User // everyone addressed by the post or its root
-	mentionedIDs       map[string]bool
-}
-
 // load gathers a post's thread, resolving remote addresses kept by acct on the way.
-func (o *Outbox) load(ctx context.Context, postID string) (*thread, error) {
+func (o *Outbox) load(ctx context.Context, postID string) (*convert.Thread, error) {
 	p, err := o.Posts.Load(ctx, postID)
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
@@ -30,9 +21,9 @@ func (o *Outbox) load(ctx context.Context, postID string) (*thread, error) {
 		}
 		return nil, err
 	}
-	t := &thread{post: p, root: p, mentionedIDs: map[string]bool{}}
+	t := &convert.Thread{Post: p, Root: p, Mentioned: map[string]bool{}}
 	if p.ThreadID != p.ID {
-		if t.root, err = o.Posts.Load(ctx, p.ThreadID); err != nil {
+		if t.Root, err = o.Posts.Load(ctx, p.ThreadID); err != nil {
 			return nil, err
 		}
 	}
@@ -41,18 +32,18 @@ func (o *Outbox) load(ctx context.Context, postID string) (*thread, error) {
 		if err != nil {
 			return nil, err
 		}
-		t.parentURI = parent.URI
-		if t.parentAuthor, err = o.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
+		t.ParentURI = parent.URI
+		if t.ParentAuthor, err = o.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
 			return nil, err
 		}
 	}
-	if t.author, err = o.Accounts.Lookup(ctx, p.AuthorID); err != nil {
+	if t.Author, err = o.Accounts.Lookup(ctx, p.AuthorID); err != nil {
 		return nil, err
 	}
-	if t.rootAuthor, err = o.Accounts.Lookup(ctx, t.root.AuthorID); err != nil {
+	if t.RootAuthor, err = o.Accounts.Lookup(ctx, t.Root.AuthorID); err != nil {
 		return nil, err
 	}
-	recips, err := o.Posts.Recipients(ctx, p.ID, t.root.ID)
+	recips, err := o.Posts.Recipients(ctx, p.ID, t.Root.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +63,7 @@ func (o *Outbox) load(ctx context.Context, postID string) (*thread, error) {
 			id = u.ID
 		}
 		if r.Mentioned && r.PostID == p.ID {
-			t.mentionedIDs[id] = true
+			t.Mentioned[id] = true
 		}
 		idList = append(idList, id)
 	}
@@ -84,43 +75,14 @@ func (o *Outbox) load(ctx context.Context, postID string) (*thread, error) {
 	for _, id := range idList {
 		if u := people[id]; u != nil && !seen[id] {
 			seen[id] = true
-			t.recipients = append(t.recipients, u)
+			t.Recipients = append(t.Recipients, u)
 		}
 	}
 	return t, nil
 }
 
-// addressing is the post's to/cc, and the Note itself.
-func (o *Outbox) note(ctx context.Context, t *thread) *activity.Note {
-	c := o.conv(ctx)
-	var addressed []string
-	mentions := map[string]*accounts.User{}
-	for _, u := range t.recipients {
-		if u.ID == t.author.ID {
-			continue // a reply inherits the root's recipients, which may include its own author
-		}
-		addressed = appendNew(addressed, c.ActorURI(u))
-		if t.mentionedIDs[u.ID] {
-			mentions[u.ID] = u
-		}
-	}
-	if t.parentAuthor != nil && t.parentAuthor.ID != t.author.ID {
-		addressed = appendNew(addressed, c.ActorURI(t.parentAuthor))
-	}
-	to, cc := c.Addressing(t.author, t.root, t.rootAuthor, addressed)
-	// Hydrate gives mentioned recipients only; re-mark them from the full list.
-	p := *t.post
-	p.Mentions = nil
-	for _, u := range t.recipients {
-		if t.mentionedIDs[u.ID] {
-			p.Mentions = append(p.Mentions, posts.Recipient{AccountID: u.ID, Mentioned: true})
-		}
-	}
-	return c.Note(&p, t.author, t.parentURI, to, cc, mentions)
-}
-
 // inboxes is where a post's activities go (see the package comment).
-func (o *Outbox) inboxes(ctx context.Context, t *thread) ([]string, error) {
+func (o *Outbox) inboxes(ctx context.Context, t *convert.Thread) ([]string, error) {
 	var out []string
 	add := func(u *accounts.User, personal bool) {
 		if u == nil || u.Remote == nil || !u.Active() {
@@ -132,18 +94,18 @@ func (o *Outbox) inboxes(ctx context.Context, t *thread) ([]string, error) {
 		}
 		out = appendNew(out, in)
 	}
-	direct := t.root.Audience == posts.Direct
-	for _, u := range t.recipients {
+	direct := t.Root.Audience == posts.Direct
+	for _, u := range t.Recipients {
 		add(u, direct)
 	}
-	add(t.parentAuthor, direct)
-	add(t.rootAuthor, direct)
+	add(t.ParentAuthor, direct)
+	add(t.RootAuthor, direct)
 	if direct {
 		return out, nil
 	}
-	followerSets := []string{t.rootAuthor.ID}
-	if t.root.Audience == posts.Public && t.author.ID != t.rootAuthor.ID {
-		followerSets = append(followerSets, t.author.ID) // a public reply also reaches its author's followers
+	followerSets := []string{t.RootAuthor.ID}
+	if t.Root.Audience == posts.Public && t.Author.ID != t.RootAuthor.ID {
+		followerSets = append(followerSets, t.Author.ID) // a public reply also reaches its author's followers
 	}
 	for _, id := range followerSets {
 		if ids, err := o.Follows.RemoteFollowers(ctx, o.DB, id); err != nil {
@@ -167,7 +129,7 @@ func (o *Outbox) sendPost(ctx context.Context, e event) error {
 	if err != nil {
 		return err
 	}
-	if t.root.Audience == posts.Company || t.root.Audience == posts.Group || t.author.Remote != nil {
+	if t.Root.Audience == posts.Company || t.Root.Audience == posts.Group || t.Author.Remote != nil {
 		return nil // never leaves the node (checked again: the thread may have changed)
 	}
 	inboxes, err := o.inboxes(ctx, t)
@@ -175,24 +137,24 @@ func (o *Outbox) sendPost(ctx context.Context, e event) error {
 		return err
 	}
 	c := o.conv(ctx)
-	n := o.note(ctx, t)
+	n := c.ThreadNote(t)
 	var a *activity.Activity
 	switch e.Kind {
 	case "create":
-		if t.post.DeletedAt != nil {
+		if t.Post.DeletedAt != nil {
 			return nil // deleted before it went out: the Delete says enough
 		}
 		a = c.Create(n)
 	case "update":
-		if t.post.DeletedAt != nil {
+		if t.Post.DeletedAt != nil {
 			return nil
 		}
-		a = c.Update(n, c.ActorURI(t.author), e.At)
+		a = c.Update(n, c.ActorURI(t.Author), e.At)
 		a.To, a.Cc = n.To, n.Cc
 	case "delete":
-		a = c.Delete(t.post, c.ActorURI(t.author), n.To, n.Cc)
+		a = c.Delete(t.Post, c.ActorURI(t.Author), n.To, n.Cc)
 	}
-	return o.send(ctx, t.author, a, t.post.URI, inboxes)
+	return o.send(ctx, t.Author, a, t.Post.URI, inboxes)
 }
 
 // sendLike sends Like or Undo{Like} to the post's author and, for posts written here, to
@@ -209,15 +171,15 @@ func (o *Outbox) sendLike(ctx context.Context, e event) error {
 	if err != nil {
 		return err
 	}
-	if t.root.Audience == posts.Company || t.root.Audience == posts.Group {
+	if t.Root.Audience == posts.Company || t.Root.Audience == posts.Group {
 		return nil
 	}
 	c := o.conv(ctx)
-	like := c.Like(c.ActorURI(u), t.post.URI, t.post.ID, e.Emoji, e.At)
-	like.To = []string{c.ActorURI(t.author)}
+	like := c.Like(c.ActorURI(u), t.Post.URI, t.Post.ID, e.Emoji, e.At)
+	like.To = []string{c.ActorURI(t.Author)}
 	var inboxes []string
-	if t.author.Remote != nil {
-		inboxes = []string{t.author.Remote.Inbox}
+	if t.Author.Remote != nil {
+		inboxes = []string{t.Author.Remote.Inbox}
 	} else if inboxes, err = o.inboxes(ctx, t); err != nil {
 		return err
 	}
@@ -225,7 +187,7 @@ func (o *Outbox) sendLike(ctx context.Context, e event) error {
 	if e.Kind == "unlike" {
 		a = c.Undo(like, e.At)
 	}
-	return o.send(ctx, u, a, t.post.URI, inboxes)
+	return o.send(ctx, u, a, t.Post.URI, inboxes)
 }
 
 // sendAnnounce sends Announce or Undo{Announce} of a share made here: to the sharer's remote

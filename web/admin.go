@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"time"
 
@@ -156,6 +157,23 @@ func (s *site) adminRevokeInvitation(c *fiber.Ctx) error {
 
 type orgSettingsData struct {
 	Name, Description, Domains, URL string
+	// Federation: which profile fields partners see, and whether NodeInfo shows counts.
+	Fields       []partnerFieldChoice
+	PublishUsage bool
+}
+
+type partnerFieldChoice struct {
+	Key, Label string
+	On         bool
+}
+
+func partnerChoices(on []string) []partnerFieldChoice {
+	o := orgs.Org{PartnerFields: on}
+	var out []partnerFieldChoice
+	for _, c := range orgs.PartnerFieldChoices() {
+		out = append(out, partnerFieldChoice{Key: c.Key, Label: c.Label, On: o.Shows(c.Key)})
+	}
+	return out
 }
 
 func (s *site) adminSettingsPage(c *fiber.Ctx) error {
@@ -163,7 +181,8 @@ func (s *site) adminSettingsPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := orgSettingsData{Name: org.Name, Description: org.Description, Domains: strings.Join(org.AllowedDomains, ", "), URL: org.URL}
+	d := orgSettingsData{Name: org.Name, Description: org.Description, Domains: strings.Join(org.AllowedDomains, ", "), URL: org.URL,
+		Fields: partnerChoices(org.PartnerFields), PublishUsage: org.PublishUsage}
 	return s.render(c, fiber.StatusOK, "admin_settings", &page{Title: "Organisation settings", Nav: "admin", Data: d})
 }
 
@@ -174,8 +193,16 @@ func (s *site) adminSaveSettings(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	var picked []string
+	c.Request().PostArgs().VisitAll(func(k, v []byte) {
+		if string(k) == "partner_fields" {
+			picked = append(picked, string(v))
+		}
+	})
+	picked = orgs.CleanPartnerFields(picked)
 	d := orgSettingsData{Name: strings.TrimSpace(fv(c, "org_name")), Description: strings.TrimSpace(fv(c, "description")),
-		Domains: strings.TrimSpace(fv(c, "allowed_domains")), URL: org.URL}
+		Domains: strings.TrimSpace(fv(c, "allowed_domains")), URL: org.URL,
+		Fields: partnerChoices(picked), PublishUsage: fv(c, "publish_usage") == "on"}
 	p := &page{Title: "Organisation settings", Nav: "admin", Data: d}
 	me := server.CurrentUser(c)
 	domains := orgs.SplitDomains(d.Domains)
@@ -183,8 +210,13 @@ func (s *site) adminSaveSettings(c *fiber.Ctx) error {
 		if err := s.Orgs.Update(ctx, tx, d.Name, d.Description, domains); err != nil {
 			return err
 		}
+		if err := s.Orgs.Set(ctx, tx, map[string]string{"federation.partner_fields": strings.Join(picked, ","),
+			"federation.publish_usage": strconv.FormatBool(d.PublishUsage)}); err != nil {
+			return err
+		}
 		return audit.Record(ctx, tx, audit.Entry{ActorID: me.ID, ActorName: me.Username, Action: "org.update",
-			Target: d.Name, Detail: "domains=" + strings.Join(domains, ","), IP: server.ClientIP(c),
+			Target: d.Name, Detail: "domains=" + strings.Join(domains, ",") + " partner_fields=" + strings.Join(picked, ",") +
+				" publish_usage=" + strconv.FormatBool(d.PublishUsage), IP: server.ClientIP(c),
 			CreatedAt: s.Accounts.Clock.Now()})
 	})
 	// Update clears the cache before the commit; clearing again after it stops a read in

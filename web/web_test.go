@@ -305,11 +305,14 @@ func TestAdminPages(t *testing.T) {
 	wantStatus(t, "duplicate user", resp, body, 409)
 	wantContains(t, "duplicate user", body, "is taken", `value="Dan Two"`)
 
+	resp, body = admin.get("/admin/settings")
+	wantContains(t, "settings form", body, `name="partner_fields" value="title" checked`, `name="partner_fields" value="location">`)
 	resp, _ = admin.post("/admin/settings", url.Values{"org_name": {"Acme Corp"}, "description": {"We make things."},
-		"allowed_domains": {"acme.example, acme.org"}})
+		"allowed_domains": {"acme.example, acme.org"}, "partner_fields": {"location", "title", "phone"}, "publish_usage": {"on"}})
 	wantRedirect(t, "settings", resp, "/admin/settings")
-	if org, _ := e.orgs.Get(context.Background()); org.Name != "Acme Corp" || len(org.AllowedDomains) != 2 {
-		t.Fatalf("settings not saved: %+v", org)
+	if org, _ := e.orgs.Get(context.Background()); org.Name != "Acme Corp" || len(org.AllowedDomains) != 2 ||
+		strings.Join(org.PartnerFields, ",") != "title,location" || !org.PublishUsage {
+		t.Fatalf("settings not saved (phone is never offered): %+v", org)
 	}
 	resp, body = admin.post("/admin/settings", url.Values{"org_name": {"Acme Corp"}, "allowed_domains": {"not a domain"}})
 	wantStatus(t, "bad domain", resp, body, 422)

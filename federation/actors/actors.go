@@ -64,7 +64,7 @@ func (h *handler) person(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a := convert.Converter{Base: base}.Person(u, pair.PublicPEM, org.Name)
+	a := convert.Converter{Base: base}.Person(u, pair.PublicPEM, org)
 	// A deactivated person's actor stays served, marked suspended, so the Delete{Person} we
 	// send can still be verified against its key.
 	a.Suspended = !u.Active()

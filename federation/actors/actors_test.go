@@ -57,6 +57,18 @@ func TestActorDocuments(t *testing.T) {
 	if fields["Title"] != "Head of IT" || fields["Phone"] != "" || fields["Location"] != "" {
 		t.Errorf("partner fields %v: title shown, phone and location kept inside the company", fields)
 	}
+	// The organisation chooses what partners see: location on, title off.
+	if err := n.Orgs.Set(ctx, n.DB, map[string]string{"federation.partner_fields": "location"}); err != nil {
+		t.Fatal(err)
+	}
+	n.Orgs.Invalidate()
+	fields = map[string]string{}
+	for _, f := range fetch("/users/admin").Fields {
+		fields[f.Name] = f.Value
+	}
+	if fields["Location"] != "Berlin" || fields["Title"] != "" || fields["Phone"] != "" || fields["Organisation"] == "" {
+		t.Errorf("partner fields under the policy \"location\": %v", fields)
+	}
 	if again := fetch("/users/admin"); again.PublicKey.PublicKeyPem != p.PublicKey.PublicKeyPem {
 		t.Error("the key changed between fetches")
 	}

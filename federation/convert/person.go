@@ -6,15 +6,20 @@ import (
 
 	"github.com/atrium-social/atrium/federation/activity"
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/orgs"
 )
 
-// Person is a local person's actor document. org is the organisation's name: it rides as an
-// "Organisation" profile field, which Atrium nodes read to label partners' people and
-// Mastodon shows as a field.
-func (c Converter) Person(u *accounts.User, publicPEM, org string) *activity.Actor {
+// Person is a local person's actor document, showing partners what the organisation's policy
+// allows. The organisation's name rides as an "Organisation" profile field, which Atrium
+// nodes read to label partners' people and Mastodon shows as a field.
+func (c Converter) Person(u *accounts.User, publicPEM string, org orgs.Org) *activity.Actor {
 	id := c.ActorURI(u)
+	summary := ""
+	if org.Shows("bio") {
+		summary = bioHTML(u.Bio)
+	}
 	a := &activity.Actor{ID: id, Type: activity.TypePerson, PreferredUsername: u.Username, Name: u.Name(),
-		Summary: bioHTML(u.Bio), URL: c.Base + "/people/" + u.Username, Inbox: id + "/inbox", Outbox: id + "/outbox",
+		Summary: summary, URL: c.Base + "/people/" + u.Username, Inbox: id + "/inbox", Outbox: id + "/outbox",
 		Followers: id + "/followers", Following: id + "/following", Featured: id + "/collections/featured",
 		SharedInbox: c.Base + "/inbox", Published: u.CreatedAt, Discoverable: true,
 		PublicKey: activity.PublicKey{ID: c.KeyID(u), Owner: id, PublicKeyPem: publicPEM},
@@ -25,20 +30,22 @@ func (c Converter) Person(u *accounts.User, publicPEM, org string) *activity.Act
 	return a
 }
 
-// partnerFields are the work-profile fields partners see: what a person's role is, whom they
-// work for and how to address them, not where they sit or how to phone them (the
-// organisation's default policy).
-func partnerFields(u *accounts.User, org string) []activity.PropertyValue {
+// partnerFields are the work-profile fields the organisation shows partners (Admin →
+// Settings), after whom the person works for. Phone and e-mail never leave the node.
+func partnerFields(u *accounts.User, org orgs.Org) []activity.PropertyValue {
 	var out []activity.PropertyValue
-	add := func(name, v string) {
-		if v != "" {
+	add := func(key, name, v string) {
+		if v != "" && (key == "" || org.Shows(key)) {
 			out = append(out, activity.PropertyValue{Name: name, Value: html.EscapeString(v)})
 		}
 	}
-	add("Organisation", org)
-	add("Title", u.JobTitle)
-	add("Department", u.Department)
-	add("Pronouns", u.Pronouns)
+	add("", "Organisation", org.Name)
+	add("title", "Title", u.JobTitle)
+	add("department", "Department", u.Department)
+	add("pronouns", "Pronouns", u.Pronouns)
+	add("location", "Location", u.Location)
+	add("time_zone", "Time zone", u.TimeZone)
+	add("skills", "Skills", strings.Join(u.Skills, ", "))
 	return out
 }
 

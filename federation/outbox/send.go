@@ -296,7 +296,7 @@ func (o *Outbox) sendProfile(ctx context.Context, e event) error {
 		if err != nil {
 			return err
 		}
-		a = activity.NewUpdate(c.ActorURI(u)+"#updates/"+stamp(e), c.ActorURI(u), c.Person(u, pair.PublicPEM, org.Name))
+		a = activity.NewUpdate(c.ActorURI(u)+"#updates/"+stamp(e), c.ActorURI(u), c.Person(u, pair.PublicPEM, org))
 	}
 	a.To = []string{activity.Public}
 	a.Cc = []string{c.Followers(u)}

@@ -26,6 +26,48 @@ type Org struct {
 	SetupDone      bool
 	// PublishUsage lets NodeInfo show user and public-post counts (hidden by default).
 	PublishUsage bool
+	// PartnerFields are the work-profile fields partner nodes see in people's actor documents
+	// (see PartnerFieldChoices); the name and organisation are always shown.
+	PartnerFields []string
+}
+
+// PartnerFieldChoices are the profile fields an organisation may show partners, in display
+// order, with their labels. Phone and e-mail are never offered: they stay inside the company.
+func PartnerFieldChoices() []PartnerField {
+	return []PartnerField{{"title", "Job title"}, {"department", "Department"}, {"pronouns", "Pronouns"},
+		{"location", "Location"}, {"time_zone", "Time zone"}, {"skills", "Skills"}, {"bio", "Bio"}}
+}
+
+// PartnerField is one choice: its stored key and its label.
+type PartnerField struct{ Key, Label string }
+
+// defaultPartnerFields is what partners see until an admin chooses: what a person does and how
+// to address them, not where they sit.
+const defaultPartnerFields = "title,department,pronouns"
+
+// CleanPartnerFields keeps the known keys of v, in display order.
+func CleanPartnerFields(v []string) []string {
+	want := map[string]bool{}
+	for _, k := range v {
+		want[strings.TrimSpace(k)] = true
+	}
+	out := []string{}
+	for _, c := range PartnerFieldChoices() {
+		if want[c.Key] {
+			out = append(out, c.Key)
+		}
+	}
+	return out
+}
+
+// Shows reports whether partners see field k.
+func (o Org) Shows(k string) bool {
+	for _, f := range o.PartnerFields {
+		if f == k {
+			return true
+		}
+	}
+	return false
 }
 
 // setting is one row of the settings table.
@@ -72,6 +114,11 @@ func (s *Service) Get(ctx context.Context) (Org, error) {
 	o := Org{Name: m["org.name"], URL: m["org.url"], Description: m["org.description"], SetupDone: m["org.setup_done"] == "true",
 		PublishUsage: m["federation.publish_usage"] == "true"}
 	o.AllowedDomains = SplitDomains(m["org.allowed_domains"])
+	fields, ok := m["federation.partner_fields"]
+	if !ok {
+		fields = defaultPartnerFields
+	}
+	o.PartnerFields = CleanPartnerFields(strings.Split(fields, ","))
 	s.mu.Lock()
 	s.cached, s.cachedAt = &o, s.clock.Now()
 	s.mu.Unlock()

@@ -77,6 +77,10 @@ type attView struct {
 	URL, Thumb, Name, Alt string
 	Size                  int64
 	Width, Height         int
+	// Pending marks a partner's image not copied here (yet): URL is then its origin's
+	// address ("" when unknown) and Origin that host, for a link instead of a picture.
+	Pending bool
+	Origin  string
 }
 
 type reactionCount struct {
@@ -163,6 +167,7 @@ func (s *site) cards(c *fiber.Ctx, ps []*posts.Post, o cardOpts) ([]*cardView, e
 			cardsOf = map[string]*previews.Preview{}
 		}
 	}
+	unready := s.unreadyMedia(ctx, all)
 	unread := map[string]bool{}
 	if announcements {
 		list, err := s.Posts.Announcements(ctx, v)
@@ -187,7 +192,7 @@ func (s *site) cards(c *fiber.Ctx, ps []*posts.Post, o cardOpts) ([]*cardView, e
 			cv.SharedBy, cv.SharedAt = who(e.entry.AuthorID), e.entry.CreatedAt
 		}
 		view := func(p *posts.Post) *postView {
-			return s.postView(cv, p, who(p.AuthorID), me, now, summary[p.ID], state, cardsOf[p.ID])
+			return s.postView(cv, p, who(p.AuthorID), me, now, summary[p.ID], state, cardsOf[p.ID], unready)
 		}
 		cv.P = view(e.shown)
 		cv.Unread = unread[e.shown.ID] && cv.P.Important
@@ -225,7 +230,7 @@ func (s *site) cards(c *fiber.Ctx, ps []*posts.Post, o cardOpts) ([]*cardView, e
 }
 
 func (s *site) postView(cv *cardView, p *posts.Post, author *person, me *accounts.User, now time.Time,
-	reactions map[string]int, st posts.ViewerState, preview *previews.Preview) *postView {
+	reactions map[string]int, st posts.ViewerState, preview *previews.Preview, unready map[string]string) *postView {
 	pv := &postView{Card: cv, ID: p.ID, Author: author, Audience: string(p.Audience), AudienceLabel: audienceLabel(p.Audience),
 		Created: p.CreatedAt, Edited: p.EditedAt, Spoiler: p.SpoilerText,
 		// The only place post HTML is trusted: posts stores ContentHTML already sanitised by
@@ -236,19 +241,7 @@ func (s *site) postView(cv *cardView, p *posts.Post, author *person, me *account
 		CanEdit:   p.AuthorID == me.ID,
 		CanDelete: p.AuthorID == me.ID || me.IsAdmin(),
 		Important: p.ActiveAnnouncement(now), Until: p.ImportantUntil}
-	for _, a := range p.Attachments {
-		av := attView{URL: "/media/" + a.FileKey, Name: a.FileName, Alt: a.Description, Size: a.SizeBytes, Width: a.Width, Height: a.Height}
-		if a.ThumbKey != "" {
-			av.Thumb = "/media/" + a.ThumbKey
-		} else {
-			av.Thumb = av.URL
-		}
-		if a.Kind == "image" {
-			pv.Images = append(pv.Images, av)
-		} else {
-			pv.Docs = append(pv.Docs, av)
-		}
-	}
+	pv.Images, pv.Docs = attachmentViews(p.Attachments, unready)
 	if len(pv.Images) == 0 {
 		pv.Preview = preview
 	}

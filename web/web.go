@@ -48,6 +48,11 @@ type Deps struct {
 	// worker records it; hosts it has never dealt with may be absent or zero-valued. Without
 	// it every partner shows "no deliveries yet".
 	Health func(ctx context.Context, hosts []string) (map[string]orgs.PeerHealth, error)
+	// RemoteMedia says which of the given attachment keys name partners' images not copied
+	// here (yet), mapping each to its remote URL ("" when unknown); remotemedia.Cache.Unready
+	// fits. Those are drawn as a link to their origin instead of a broken picture. Without
+	// it every attachment is drawn from /media.
+	RemoteMedia func(ctx context.Context, keys []string) (map[string]string, error)
 }
 
 // site is the browser app: its dependencies plus what Register prepares once (parsed

@@ -10,12 +10,14 @@ package people
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
 	"github.com/atrium-social/atrium/federation/activity"
 	"github.com/atrium-social/atrium/federation/fetch"
+	"github.com/atrium-social/atrium/federation/remotemedia"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/errs"
@@ -31,6 +33,10 @@ type Resolver struct {
 	Accounts *accounts.Service
 	Markup   *markup.Renderer
 	Clock    clock.Clock
+	// QueueMedia copies a picture (avatar, header) to this node; remotemedia.Cache.QueueNow
+	// fits. nil leaves remote pictures uncached. The page or API finds the copy under
+	// remotemedia.Key(Remote.AvatarURL), so accounts store nothing new.
+	QueueMedia func(ctx context.Context, url string) (string, error)
 }
 
 // ByURI returns the account of the actor with this id, fetching it when unknown or stale.
@@ -109,7 +115,21 @@ func (r *Resolver) Store(ctx context.Context, a *activity.Actor) (*accounts.User
 		p.Fields = append(p.Fields, accounts.RemoteField{Name: name, Value: r.Markup.SanitizeRemote(f.Value)})
 	}
 	p.FetchedAt = r.Clock.Now()
-	return r.Accounts.UpsertRemote(ctx, p)
+	stored, err := r.Accounts.UpsertRemote(ctx, p)
+	if err != nil || r.QueueMedia == nil {
+		return stored, err
+	}
+	// Queued after the account is stored: a failure here is retried by whoever stores the
+	// actor again (the inbox job, or the next refresh), and queueing is idempotent.
+	for _, pic := range []string{p.AvatarURL, p.HeaderURL} {
+		if pic == "" {
+			continue
+		}
+		if _, err := r.QueueMedia(ctx, pic); err != nil && !errors.Is(err, remotemedia.ErrURL) {
+			return nil, fmt.Errorf("people: queue picture of %s: %w", a.ID, err)
+		}
+	}
+	return stored, nil
 }
 
 // UserError turns a fetch failure into the one message a person can act on.

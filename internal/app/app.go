@@ -31,6 +31,7 @@ import (
 	"github.com/atrium-social/atrium/federation/keys"
 	"github.com/atrium-social/atrium/federation/outbox"
 	"github.com/atrium-social/atrium/federation/people"
+	"github.com/atrium-social/atrium/federation/remotemedia"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/api/mastodon"
 	"github.com/atrium-social/atrium/internal/api/streaming"
@@ -89,6 +90,8 @@ type Node struct {
 	Delivery *delivery.Service
 	Outbox   *outbox.Outbox
 	Inbox    *inbox.Inbox
+	// RemoteMedia copies partners' images to this node's media store.
+	RemoteMedia *remotemedia.Cache
 
 	handlerOnce sync.Once
 	handler     http.Handler
@@ -165,7 +168,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	n.buildFederation()
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
 		Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
-		ResolveAccount: n.People.ByAcct}
+		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	if err := mastodon.Register(md); err != nil {
 		return err
@@ -182,7 +185,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
-		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct})
+		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready})
 }
 
 func (n *Node) defaultURL() string {

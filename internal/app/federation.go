@@ -11,6 +11,7 @@ import (
 	"github.com/atrium-social/atrium/federation/inbox"
 	"github.com/atrium-social/atrium/federation/outbox"
 	"github.com/atrium-social/atrium/federation/people"
+	"github.com/atrium-social/atrium/federation/remotemedia"
 	"github.com/atrium-social/atrium/federation/signature"
 	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/orgs"
@@ -29,7 +30,10 @@ func (n *Node) buildFederation() {
 	n.Fetch = fetch.New(fetch.Deps{HTTP: n.Outbound, Keys: n.Keys, BaseURL: n.URL, Clock: n.Clock, Log: n.Log,
 		Allowed: n.Partners.Allowed, Scheme: scheme})
 	keyCache := &signature.KeyCache{Fetch: n.Fetch.Key, Clock: n.Clock.Now}
-	n.People = &people.Resolver{Fetch: n.Fetch, Accounts: n.Accounts, Markup: n.Markup, Clock: n.Clock}
+	n.RemoteMedia = remotemedia.New(remotemedia.Deps{DB: n.DB, Jobs: n.Jobs, HTTP: n.Outbound, Store: n.Media,
+		Clock: n.Clock, Log: n.Log, Allowed: n.Partners.Allowed})
+	n.People = &people.Resolver{Fetch: n.Fetch, Accounts: n.Accounts, Markup: n.Markup, Clock: n.Clock,
+		QueueMedia: n.RemoteMedia.QueueNow}
 	n.Delivery = delivery.New(delivery.Deps{DB: n.DB, Jobs: n.Jobs, Keys: n.Keys, HTTP: n.Outbound, Clock: n.Clock,
 		Log: n.Log, Allowed: n.Partners.Allowed, UserAgent: ua})
 	n.Outbox = outbox.New(outbox.Deps{DB: n.DB, Jobs: n.Jobs, Accounts: n.Accounts, Posts: n.Posts, Follows: n.Follows,

@@ -13,6 +13,7 @@ import (
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/ids"
 	"github.com/atrium-social/atrium/internal/markup"
+	"github.com/atrium-social/atrium/internal/media"
 )
 
 // RemoteNote is a post from another node as the federation layer read it: origin-checked,
@@ -28,6 +29,23 @@ type RemoteNote struct {
 	Recipients  []RemoteRecipient
 	Tags        []string
 	Published   time.Time
+	// Attachments are the note's images, already queued for copying to this node
+	// (federation/remotemedia): the keys name where the copies are or will be served.
+	// At most MaxAttachments are kept, in order.
+	Attachments []RemoteAttachment
+}
+
+// RemoteAttachment is a file of a remote post as stored here. Width, Height and
+// ContentType are what the remote note declared (layout hints); the bytes behind FileKey
+// are this node's own re-encoded copy.
+type RemoteAttachment struct {
+	FileKey     string
+	ThumbKey    string
+	ContentType string
+	Description string
+	Width       int
+	Height      int
+	Kind        string // media.KindImage when empty
 }
 
 // RemoteRecipient is an account a remote post addresses; Mentioned ones are notified.
@@ -137,6 +155,11 @@ func (s *Service) CreateRemote(ctx context.Context, author *accounts.User, n Rem
 			return err
 		}
 		p.Tags = n.Tags
+		atts, err := s.insertRemoteAttachments(ctx, tx, author.ID, p.ID, n.Attachments)
+		if err != nil {
+			return err
+		}
+		p.Attachments = atts
 		if parent != nil {
 			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count + 1").Where("id = ?", parent.ID).Exec(ctx); err != nil {
 				return err
@@ -194,6 +217,14 @@ func (s *Service) EditRemote(ctx context.Context, author *accounts.User, n Remot
 		if err := s.insertTags(ctx, tx, cur.ID, n.Tags); err != nil {
 			return err
 		}
+		// The edited note lists its attachments anew; the cached files stay (they belong to
+		// their URL, not to this post), only the rows pointing at them are replaced.
+		if _, err := tx.NewDelete().Model((*Attachment)(nil)).Where("post_id = ?", cur.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := s.insertRemoteAttachments(ctx, tx, author.ID, cur.ID, n.Attachments); err != nil {
+			return err
+		}
 		p = cur
 		for _, h := range s.hooks {
 			if err := h.PostEdited(ctx, tx, p); err != nil {
@@ -246,6 +277,38 @@ func (s *Service) AuthoredBy(ctx context.Context, authorID, after string, limit 
 	err := s.DB.NewSelect().Model((*Post)(nil)).Column("id").Where("author_id = ? AND deleted_at IS NULL AND id > ?", authorID, after).
 		Order("id").Limit(int64(limit)).Scan(ctx, &out)
 	return out, err
+}
+
+// insertRemoteAttachments stores the attachment rows of a remote post, owned by its author.
+// Keys that a Store would refuse are skipped rather than failing the post: the text still
+// arrives, and the federation layer decided what the keys are.
+func (s *Service) insertRemoteAttachments(ctx context.Context, tx bun.IDB, ownerID, postID string, in []RemoteAttachment) ([]Attachment, error) {
+	var out []Attachment
+	now := s.Clock.Now()
+	for _, ra := range in {
+		if len(out) == MaxAttachments {
+			break
+		}
+		if media.ValidateKey(ra.FileKey) != nil || (ra.ThumbKey != "" && media.ValidateKey(ra.ThumbKey) != nil) {
+			continue
+		}
+		kind := ra.Kind
+		if kind == "" {
+			kind = media.KindImage
+		}
+		a := Attachment{ID: ids.New(now), OwnerID: ownerID, PostID: &postID, Kind: kind, FileKey: ra.FileKey,
+			ThumbKey: ra.ThumbKey, ContentType: truncate(ra.ContentType, 100), Width: max(ra.Width, 0),
+			Height: max(ra.Height, 0), Description: truncate(strings.TrimSpace(ra.Description), 1500),
+			Position: len(out), CreatedAt: now}
+		out = append(out, a)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.NewInsert().Model(&out).Exec(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func truncate(s string, n int) string {

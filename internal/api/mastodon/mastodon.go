@@ -38,6 +38,10 @@ type Deps struct {
 	// ResolveAccount finds user@host on another node (WebFinger, then the actor); nil on a
 	// node that does not federate.
 	ResolveAccount func(ctx context.Context, acct string) (*accounts.User, error)
+	// RemoteMedia says which of the given attachment keys name partners' images not copied
+	// here (yet), mapping each to its remote URL ("" when unknown); remotemedia.Cache.Unready
+	// fits. nil: every attachment is served from /media.
+	RemoteMedia func(ctx context.Context, keys []string) (map[string]string, error)
 }
 
 type api struct {

@@ -123,6 +123,8 @@ type presenter struct {
 	api    *api
 	base   string
 	viewer *posts.Viewer
+	// unready maps the keys of partners' images not copied here yet to their remote URL.
+	unready map[string]string
 }
 
 // statuses renders a page of posts for the viewer.
@@ -159,6 +161,9 @@ func (a *api) statuses(ctx context.Context, v *posts.Viewer, ps []*posts.Post) (
 	}
 	state, err := a.Posts.StateOf(ctx, v, idList)
 	if err != nil {
+		return nil, err
+	}
+	if pr.unready, err = a.unreadyMedia(ctx, all); err != nil {
 		return nil, err
 	}
 	var cards map[string]*previews.Preview
@@ -261,6 +266,9 @@ func (pr presenter) status(p *posts.Post, author *accounts.User, parentAuthors m
 }
 
 func (pr presenter) media(at posts.Attachment) MediaAttachment {
+	if origin, pending := pr.unready[at.FileKey]; pending {
+		return pendingMedia(at, origin)
+	}
 	m := MediaAttachment{ID: at.ID, Type: "unknown", URL: pr.base + "/media/" + at.FileKey, Meta: map[string]any{},
 		FileName: at.FileName, SizeBytes: at.SizeBytes}
 	if at.Kind == "image" {

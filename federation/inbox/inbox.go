@@ -35,6 +35,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -43,6 +44,7 @@ import (
 	"github.com/atrium-social/atrium/federation/activity"
 	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/people"
+	"github.com/atrium-social/atrium/federation/remotemedia"
 	"github.com/atrium-social/atrium/federation/signature"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/clock"
@@ -74,10 +76,17 @@ type Deps struct {
 	BaseURL  func(ctx context.Context) string
 	// Allowed is the partner policy (nil: everyone).
 	Allowed func(ctx context.Context, host string) bool
+	// Media copies the images of relevant notes to this node (nil: attachments stay links).
+	Media *remotemedia.Cache
 }
 
 // Inbox receives and applies activities.
-type Inbox struct{ Deps }
+type Inbox struct {
+	Deps
+
+	heardMu sync.Mutex
+	heard   map[string]time.Time // host -> last RecordReceived (see recordReceived)
+}
 
 // Row is one received activity.
 type Row struct {

@@ -165,8 +165,8 @@ func (in *Inbox) remoteNote(ctx context.Context, author *accounts.User, n *activ
 	relevant := false
 	seen := map[string]bool{}
 	for _, uri := range addressed {
-		if seen[uri] || uri == activity.Public {
-			continue
+		if seen[uri] || uri == activity.Public || (author.Remote.FollowersURL != "" && uri == author.Remote.FollowersURL) {
+			continue // the author's followers collection is an audience, not an account
 		}
 		seen[uri] = true
 		u, err := in.localPerson(ctx, uri)
@@ -203,7 +203,14 @@ func (in *Inbox) remoteNote(ctx context.Context, author *accounts.User, n *activ
 	if n.Name != "" && n.Type != "Note" {
 		body = "<p><strong>" + html.EscapeString(n.Name) + "</strong></p>" + body
 	}
-	for _, a := range n.Attachments {
+	links := n.Attachments
+	if in.Media != nil && relevant {
+		var err error
+		if rn.Attachments, links, err = in.Media.Attachments(ctx, in.DB, n.Attachments); err != nil {
+			return rn, false, err
+		}
+	}
+	for _, a := range links {
 		label := a.Name
 		if label == "" {
 			label = "attachment"

@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/federation/activity"
 	"github.com/atrium-social/atrium/federation/fetch"
@@ -53,11 +56,7 @@ func (in *Inbox) process(ctx context.Context, j *jobs.Job) error {
 	default:
 		return fmt.Errorf("inbox: %s %s: %w", r.Kind, r.ActivityURI, err) // retried
 	}
-	if in.Delivery != nil {
-		if rerr := in.Delivery.RecordReceived(ctx, r.Host); rerr != nil {
-			in.Log.Warn("inbox: record peer traffic", "host", r.Host, "err", rerr)
-		}
-	}
+	in.recordReceived(ctx, r.Host)
 	return in.finish(ctx, r, err)
 }
 
@@ -84,10 +83,47 @@ func (in *Inbox) finish(ctx context.Context, r *Row, outcome error) error {
 			text = text[:300]
 		}
 	}
-	if _, err := in.DB.NewUpdate().Model(r).Set("processed_at = ?", now).Set("outcome = ?", text).WherePK().Exec(ctx); err != nil {
+	// Through Tx, so that on SQLite the update queues for the single writer in Go instead of
+	// sleeping in SQLite's busy handler while the posts it competes with commit.
+	return in.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewUpdate().Model(r).Set("processed_at = ?", now).Set("outcome = ?", text).WherePK().Exec(ctx)
 		return err
+	})
+}
+
+// receivedEvery bounds how often a peer's traffic is recorded for its health: the record says
+// "heard from recently" (and wakes deliveries parked while the peer was down), which a write
+// per activity would say no better, at the cost of a write per activity.
+const receivedEvery = 30 * time.Second
+
+// recordReceived tells delivery the host is alive, at most once per receivedEvery per host.
+func (in *Inbox) recordReceived(ctx context.Context, host string) {
+	if in.Delivery == nil {
+		return
 	}
-	return nil
+	now := in.Clock.Now()
+	in.heardMu.Lock()
+	if in.heard == nil {
+		in.heard = map[string]time.Time{}
+	}
+	last, ok := in.heard[host]
+	due := !ok || now.Sub(last) >= receivedEvery || now.Before(last)
+	if due {
+		if len(in.heard) >= 10000 { // bounded: forget everyone, the next activity records again
+			clear(in.heard)
+		}
+		in.heard[host] = now
+	}
+	in.heardMu.Unlock()
+	if !due {
+		return
+	}
+	if err := in.Delivery.RecordReceived(ctx, host); err != nil {
+		in.Log.Warn("inbox: record peer traffic", "host", host, "err", err)
+		in.heardMu.Lock()
+		delete(in.heard, host) // try again with the next activity
+		in.heardMu.Unlock()
+	}
 }
 
 // apply dispatches by type. The actor's account is loaded (fetched when new) first, except

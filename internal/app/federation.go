@@ -67,5 +67,5 @@ func (n *Node) buildFederation() {
 	n.Inbox = inbox.Register(inbox.Deps{App: n.Server.App, DB: n.DB, Jobs: n.Jobs,
 		Verifier: verifier, Accounts: n.Accounts, Posts: n.Posts,
 		Follows: n.Follows, People: n.People, Delivery: n.Delivery, Markup: n.Markup, Clock: n.Clock, Log: n.Log,
-		BaseURL: n.URL, Allowed: n.Partners.Allowed})
+		BaseURL: n.URL, Allowed: n.Partners.Allowed, Media: n.RemoteMedia})
 }

@@ -73,6 +73,21 @@ func (h *Hub) Publish(e Event) {
 	}
 }
 
+// Listening reports whether any subscription would receive an event on stream for
+// accountID (ignored for shared streams). Publishers use it to skip rendering events
+// nobody is connected to see; a subscriber arriving just after the check misses the event,
+// exactly as one arriving just after Publish would.
+func (h *Hub) Listening(stream, accountID string) bool {
+	key, ok := routeFor(stream, accountID)
+	if !ok {
+		return false
+	}
+	h.mu.RLock()
+	n := len(h.routes[key])
+	h.mu.RUnlock()
+	return n > 0
+}
+
 // Subscribe registers interest in streams for accountID (which may be "" for an anonymous
 // reader of shared streams; per-user streams are then ignored). buf <= 0 means
 // DefaultBuffer. The caller must Close the subscription when done. After the hub is closed

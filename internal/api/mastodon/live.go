@@ -37,6 +37,9 @@ func (l *Live) publish(stream, kind, account string, v any) {
 
 // Notified sends the notification to its recipient, with the new unread count for badges.
 func (l *Live) Notified(n *notify.Notification) {
+	if !l.hub.Listening(realtime.StreamUser, n.AccountID) && !l.hub.Listening(realtime.StreamNotification, n.AccountID) {
+		return // nobody connected: rendering and counting unread would be wasted
+	}
 	ctx := context.Background()
 	u, err := l.api.Accounts.Get(ctx, n.AccountID)
 	if err != nil {
@@ -90,6 +93,9 @@ func (l *Live) NotifiedMany(ns []*notify.Notification) {
 // PostPublished sends a new post or share to the home streams of the people whose feed
 // received it, and to the company, public and hashtag streams its audience allows.
 func (l *Live) PostPublished(p *posts.Post, feedAccounts []string) {
+	if !l.anyListening(p, feedAccounts) {
+		return // nobody connected who would receive it: skip the rendering
+	}
 	ctx := context.Background()
 	author, err := l.api.Accounts.Lookup(ctx, p.AuthorID)
 	if err != nil {
@@ -125,6 +131,38 @@ func (l *Live) PostPublished(p *posts.Post, feedAccounts []string) {
 			l.hub.Publish(realtime.Event{Stream: realtime.LocalHashtagStream(t), Kind: realtime.KindUpdate, Payload: b})
 		}
 	}
+}
+
+// anyListening reports whether PostPublished would reach anyone: a person whose feed got
+// the post, or a reader of a shared stream it goes to.
+func (l *Live) anyListening(p *posts.Post, feedAccounts []string) bool {
+	for _, id := range feedAccounts {
+		if l.hub.Listening(realtime.StreamUser, id) {
+			return true
+		}
+	}
+	if p.ReblogOfID != nil || p.InReplyToID != nil {
+		return false
+	}
+	var shared []string
+	switch p.Audience {
+	case posts.Public:
+		shared = []string{realtime.StreamPublic, realtime.StreamPublicLocal}
+		for _, t := range p.Tags {
+			shared = append(shared, realtime.HashtagStream(t))
+		}
+	case posts.Company:
+		shared = []string{realtime.StreamPublicLocal}
+		for _, t := range p.Tags {
+			shared = append(shared, realtime.LocalHashtagStream(t))
+		}
+	}
+	for _, st := range shared {
+		if l.hub.Listening(st, "") {
+			return true
+		}
+	}
+	return false
 }
 
 // PostDeleted tells the people whose feeds held a post (or its thread) that it is gone.

@@ -320,7 +320,7 @@ func (a *api) search(c *fiber.Ctx) error {
 			name = local
 		}
 		list := []Account{}
-		if remote := strings.Count(name, "@") == 1 && !strings.HasPrefix(name, "@"); remote && !strings.Contains(name, " ") {
+		if strings.Count(name, "@") == 1 && !strings.ContainsAny(name, " /") {
 			// @bob@globex.example: this node's copy, or (resolve=true) the account fetched now.
 			u, err := a.Accounts.RemoteByAcct(ctx, name)
 			if err != nil && c.QueryBool("resolve") && a.ResolveAccount != nil && server.CurrentUser(c) != nil {
@@ -332,15 +332,12 @@ func (a *api) search(c *fiber.Ctx) error {
 			if u != nil {
 				list = append(list, a.account(u, base))
 			}
-			res["accounts"] = list
-			name = ""
-		}
-		people, err := a.Accounts.Directory(ctx, accounts.DirectoryQuery{Q: name, Limit: limit})
-		if err != nil {
-			return err
-		}
-		for i := range people {
-			if name != "" {
+		} else {
+			people, err := a.Accounts.Directory(ctx, accounts.DirectoryQuery{Q: name, Limit: limit})
+			if err != nil {
+				return err
+			}
+			for i := range people {
 				list = append(list, a.account(&people[i], base))
 			}
 		}

@@ -20,7 +20,9 @@
 //
 // # Processing
 //
-// The job (process.go) decodes the stored activity again, makes sure its actor is a stored
+// The job (process.go; the queue hands over up to 32 at a time, and the new notes of a batch
+// are stored in one commit with their outcomes, see batch.go) decodes the stored activity
+// again, makes sure its actor is a stored
 // remote account, and dispatches by type to the same services the UI calls, with the remote
 // account as the acting party. Refusals (origin, visibility, unknown objects) are permanent
 // and recorded as the row's outcome; failures to reach a peer are retried. Unsupported
@@ -108,7 +110,7 @@ func Register(d Deps) *Inbox {
 	d.App.Post("/inbox", in.receive)
 	d.App.Post("/users/:username/inbox", in.receive)
 	d.App.Post("/actor/inbox", in.receive)
-	d.Jobs.Handle(JobKind, in.process, jobs.Concurrency(4), jobs.MaxAttempts(8))
+	d.Jobs.HandleBatch(JobKind, in.processBatch, batchSize, jobs.Concurrency(4), jobs.MaxAttempts(8))
 	return in
 }
 

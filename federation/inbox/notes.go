@@ -42,12 +42,20 @@ func (in *Inbox) create(ctx context.Context, actor *accounts.User, d *activity.D
 	if !sameOrigin(n.ID, actor.Remote.URI) || n.AttributedTo != actor.Remote.URI {
 		return errs.E(errs.Forbidden, "a Create must carry the actor's own note")
 	}
+	b := batchOf(ctx)
+	if b != nil && n.InReplyTo != "" {
+		b.flush(ctx, false) // the parent may be pending
+	}
 	rn, relevant, err := in.remoteNote(ctx, actor, n)
 	if err != nil {
 		return err
 	}
 	if !relevant {
 		return ignore("not addressed to, followed by or answering anyone here")
+	}
+	if b != nil && b.current != nil {
+		b.pending = append(b.pending, &pendingNote{r: b.current, author: actor, note: rn})
+		return errPending
 	}
 	_, _, err = in.Posts.CreateRemote(ctx, actor, rn)
 	return err

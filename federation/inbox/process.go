@@ -2,6 +2,7 @@ package inbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
@@ -25,39 +26,121 @@ func (e ignored) Error() string { return "ignored: " + e.why }
 
 func ignore(format string, args ...any) error { return ignored{fmt.Sprintf(format, args...)} }
 
-// process is the inbox job: apply one stored activity.
-func (in *Inbox) process(ctx context.Context, j *jobs.Job) error {
-	var id string
-	if err := j.Decode(&id); err != nil {
-		return jobs.Permanent(err)
-	}
-	r := new(Row)
-	if err := in.DB.NewSelect().Model(r).Where("id = ?", id).Scan(ctx); err != nil {
-		if db.IsNotFound(err) {
-			return jobs.Permanent(err)
+// batchSize is the most stored activities one job call applies (see processBatch).
+const batchSize = 32
+
+// processBatch is the inbox job: apply stored activities, one job each, handed over in
+// batches by the queue (jobs.HandleBatch). The batch shares what is per call rather than per
+// activity (see batch): one read of the stored rows, the local people named, one commit for
+// the new notes and their outcomes. Activities are applied in order, and each job's outcome
+// is its own: a retryable failure retries that job only. A crash anywhere leaves the jobs
+// leased; they run again, and applying again is harmless (CreateRemote and the other
+// services are idempotent by activity or object id, and a row whose outcome is recorded is
+// skipped).
+func (in *Inbox) processBatch(ctx context.Context, js []*jobs.Job) []error {
+	out := make([]error, len(js))
+	rowIDs := make([]string, len(js))
+	var want []string
+	for i, j := range js {
+		if err := j.Decode(&rowIDs[i]); err != nil {
+			out[i] = jobs.Permanent(err)
+			continue
 		}
-		return err
+		want = append(want, rowIDs[i])
 	}
-	if r.ProcessedAt != nil {
-		return nil // a retry after the outcome was written
+	if len(want) == 0 {
+		return out
 	}
+	var rows []*Row
+	if err := in.DB.NewSelect().Model(&rows).Where("id IN (?)", bun.In(want)).Scan(ctx); err != nil {
+		for i := range out {
+			if out[i] == nil {
+				out[i] = err
+			}
+		}
+		return out
+	}
+	byID := make(map[string]*Row, len(rows))
+	for _, r := range rows {
+		byID[r.ID] = r
+	}
+	b, ctx := in.newBatch(ctx)
+	seen := map[*Row]bool{}
+	for i, j := range js {
+		if out[i] != nil {
+			continue
+		}
+		r := byID[rowIDs[i]]
+		if r == nil {
+			out[i] = jobs.Permanent(fmt.Errorf("inbox: job %s: %w", j.ID, sql.ErrNoRows))
+			continue
+		}
+		if r.ProcessedAt != nil || seen[r] {
+			seen[r] = true // a retry after the outcome was written, or a duplicate job
+			continue
+		}
+		seen[r] = true
+		if r.Kind != activity.TypeCreate {
+			b.flush(ctx, false) // what it refers to may be pending
+		}
+		b.current = r
+		err := in.applyRow(ctx, r)
+		b.current = nil
+		switch {
+		case errors.Is(err, errPending):
+		case recorded(err):
+			b.record(r, err)
+		default:
+			b.retry[r] = err
+		}
+	}
+	applied := map[*Row]bool{}
+	for r := range seen {
+		applied[r] = r.ProcessedAt == nil
+	}
+	err := b.flush(ctx, true)
+	for i := range js {
+		r := byID[rowIDs[i]]
+		if out[i] != nil || r == nil || !applied[r] {
+			continue
+		}
+		applied[r] = false // a duplicate job of the row succeeds
+		if rerr, ok := b.retry[r]; ok {
+			out[i] = fmt.Errorf("inbox: %s %s: %w", r.Kind, r.ActivityURI, rerr) // retried
+		} else if err != nil {
+			out[i] = err // the outcome is not recorded: the job runs again, harmlessly
+		}
+	}
+	return out
+}
+
+// applyRow applies one stored activity and says what became of it: nil (applied), an error
+// to record as its outcome (ignored, refused), errPending (a note waiting in the batch), or
+// an error to retry (see recorded).
+func (in *Inbox) applyRow(ctx context.Context, r *Row) error {
 	doc, err := activity.Decode([]byte(r.Raw))
 	if err != nil {
-		return in.finish(ctx, r, jobs.Permanent(err))
+		return jobs.Permanent(err)
 	}
 	err = in.apply(ctx, doc)
 	var ig ignored
 	switch {
-	case err == nil:
+	case err == nil, errors.Is(err, errPending):
 	case errors.As(err, &ig):
 		in.Log.Debug("inbox: ignored", "id", r.ActivityURI, "type", r.Kind, "why", ig.why)
 	case permanent(err):
 		in.Log.Info("inbox: refused", "id", r.ActivityURI, "type", r.Kind, "actor", r.Actor, "err", err)
 	default:
-		return fmt.Errorf("inbox: %s %s: %w", r.Kind, r.ActivityURI, err) // retried
+		return err
 	}
 	in.recordReceived(ctx, r.Host)
-	return in.finish(ctx, r, err)
+	return err
+}
+
+// recorded reports whether err (from applyRow) is an outcome to record rather than retry.
+func recorded(err error) bool {
+	var ig ignored
+	return err == nil || errors.As(err, &ig) || permanent(err)
 }
 
 // permanent reports errors no retry can fix: the activity is refused.
@@ -73,22 +156,58 @@ func permanent(err error) bool {
 		errors.Is(err, fetch.ErrBadDocument) || errors.Is(err, fetch.ErrNotAllowed) || errors.Is(err, activity.ErrInvalid)
 }
 
-// finish records the outcome; the job then ends (refusals are not retried).
-func (in *Inbox) finish(ctx context.Context, r *Row, outcome error) error {
-	now := in.Clock.Now()
-	text := "applied"
-	if outcome != nil {
-		text = outcome.Error()
-		if len(text) > 300 {
-			text = text[:300]
-		}
+// outcomeText is what inbox_activities.outcome keeps for an activity's outcome.
+func outcomeText(outcome error) string {
+	if outcome == nil {
+		return "applied"
+	}
+	text := outcome.Error()
+	if len(text) > 300 {
+		text = text[:300]
+	}
+	return text
+}
+
+// finishAll records the outcomes of rs in one statement; their jobs then end (refusals are
+// not retried).
+func (in *Inbox) finishAll(ctx context.Context, rs []*Row, outcomes []string) error {
+	if len(rs) == 0 {
+		return nil
 	}
 	// Through Tx, so that on SQLite the update queues for the single writer in Go instead of
 	// sleeping in SQLite's busy handler while the posts it competes with commit.
 	return in.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		_, err := tx.NewUpdate().Model(r).Set("processed_at = ?", now).Set("outcome = ?", text).WherePK().Exec(ctx)
-		return err
+		return in.recordOutcomes(ctx, tx, rs, outcomes)
 	})
+}
+
+// recordOutcomes writes the outcomes of rs through tx, in one statement.
+func (in *Inbox) recordOutcomes(ctx context.Context, tx bun.Tx, rs []*Row, outcomes []string) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	now := in.Clock.Now()
+	ids := make([]string, len(rs))
+	var cases strings.Builder
+	args := make([]any, 0, 2*len(rs))
+	cases.WriteString("outcome = CASE id")
+	for i, r := range rs {
+		ids[i] = r.ID
+		cases.WriteString(" WHEN ? THEN ?")
+		args = append(args, r.ID, outcomes[i])
+	}
+	cases.WriteString(" END")
+	_, err := tx.NewUpdate().Model((*Row)(nil)).Set("processed_at = ?", now).Set(cases.String(), args...).
+		Where("id IN (?)", bun.In(ids)).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	db.AfterCommit(ctx, func() {
+		for i, r := range rs {
+			r.ProcessedAt, r.Outcome = &now, outcomes[i]
+		}
+	})
+	return nil
 }
 
 // receivedEvery bounds how often a peer's traffic is recorded for its health: the record says
@@ -170,6 +289,21 @@ func (in *Inbox) apply(ctx context.Context, d *activity.Document) error {
 
 // localPerson maps one of our actor URIs to the person, or nil.
 func (in *Inbox) localPerson(ctx context.Context, uri string) (*accounts.User, error) {
+	b := batchOf(ctx)
+	if b == nil {
+		return in.lookupLocalPerson(ctx, uri)
+	}
+	if u, ok := b.local[uri]; ok {
+		return u, nil
+	}
+	u, err := in.lookupLocalPerson(ctx, uri)
+	if err == nil {
+		b.local[uri] = u
+	}
+	return u, err
+}
+
+func (in *Inbox) lookupLocalPerson(ctx context.Context, uri string) (*accounts.User, error) {
 	prefix := strings.TrimSuffix(in.BaseURL(ctx), "/") + "/users/"
 	name, ok := strings.CutPrefix(uri, prefix)
 	if !ok || name == "" || strings.ContainsAny(name, "/#?") {

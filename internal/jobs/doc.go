@@ -55,6 +55,10 @@
 // and a failed job retries later than jobs enqueued after it. Work whose order matters
 // (a Delete after its Create) must carry what the receiver needs to resolve it.
 //
+// HandleBatch hands a kind's due jobs to one handler call, up to a size per call, for work
+// that is cheaper per call than per job (one read of many rows, one commit); each job keeps its
+// own lease, attempts and outcome, and Concurrency then bounds the calls.
+//
 // Dedupe(key) makes a second enqueue of the same work a no-op while the first job is stored;
 // jobs of a kind no queue handles stay pending and show in Stats. In tests, Drain runs every
 // due job synchronously, so a test advances its clock.Fake and drains instead of sleeping.

@@ -55,6 +55,8 @@ type row struct {
 	LastError    string     `bun:"last_error"`
 	CreatedAt    time.Time  `bun:"created_at"`
 	UpdatedAt    time.Time  `bun:"updated_at"`
+
+	group int `bun:"-"` // the batch call this claimed job belongs to (0: run alone)
 }
 
 func (r *row) job() *Job {

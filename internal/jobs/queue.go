@@ -64,17 +64,27 @@ type Queue struct {
 	handlers map[string]*handler
 	running  int            // claimed jobs not yet finished, all kinds
 	parts    map[string]int // running jobs per non-empty partition key
+	groups   int            // the last batch call number given out
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the dispatcher and every running handler
 }
 
+// BatchHandler runs several jobs of one kind in one call (see HandleBatch) and returns one
+// outcome per job, in the order given: nil deletes that job, an error is treated as a
+// Handler's error would be (retry, Permanent, dead after MaxAttempts). The same idempotence
+// rule applies to every job of the batch.
+type BatchHandler func(ctx context.Context, js []*Job) []error
+
 // handler is a registered kind with its resolved settings.
 type handler struct {
 	fn          Handler
+	batch       BatchHandler // instead of fn for kinds registered with HandleBatch
+	size        int          // the most jobs per batch call
 	maxAttempts int
-	concurrency int // 0: only Options.Workers bounds it
+	concurrency int // 0: only Options.Workers bounds it; handler calls for batch kinds
 	backoff     BackoffFunc
-	running     int // guarded by Queue.mu
+	running     int // jobs claimed and not finished; guarded by Queue.mu
+	calls       int // batch calls in flight; guarded by Queue.mu
 }
 
 // New returns a queue on d. It runs nothing until Start (or Drain in tests).
@@ -111,7 +121,26 @@ func Backoff(f BackoffFunc) HandlerOption { return func(h *handler) { h.backoff 
 // show in Stats) until some queue on the database handles them. Registering a kind twice is
 // a programming error and panics.
 func (q *Queue) Handle(kind string, fn Handler, opts ...HandlerOption) {
-	h := &handler{fn: fn}
+	if fn == nil {
+		panic(fmt.Sprintf("jobs: bad or duplicate handler for kind %q", kind))
+	}
+	q.register(kind, &handler{fn: fn, size: 1}, opts)
+}
+
+// HandleBatch registers a handler that takes up to size due jobs of kind per call, for work
+// whose cost is mostly per call (a read of many rows at once, one write of all outcomes).
+// Jobs are claimed, leased, retried and deleted one by one as with Handle: a batch is only
+// how they are handed over, and each job's outcome is its own. Concurrency bounds the calls
+// running at once (so at most Concurrency * size jobs of the kind run); a call gets whatever
+// is due when a slot frees, which under a trickle is one job and under a backlog is size.
+func (q *Queue) HandleBatch(kind string, fn BatchHandler, size int, opts ...HandlerOption) {
+	if fn == nil || size <= 0 {
+		panic(fmt.Sprintf("jobs: bad batch handler for kind %q", kind))
+	}
+	q.register(kind, &handler{batch: fn, size: size}, opts)
+}
+
+func (q *Queue) register(kind string, h *handler, opts []HandlerOption) {
 	for _, o := range opts {
 		o(h)
 	}
@@ -123,7 +152,7 @@ func (q *Queue) Handle(kind string, fn Handler, opts ...HandlerOption) {
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if _, dup := q.handlers[kind]; dup || kind == "" || fn == nil {
+	if _, dup := q.handlers[kind]; dup || kind == "" {
 		panic(fmt.Sprintf("jobs: bad or duplicate handler for kind %q", kind))
 	}
 	q.handlers[kind] = h

@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+
+	"github.com/uptrace/bun"
 )
 
 // maxErrorLen bounds last_error: enough to diagnose, small enough for an admin table.
@@ -51,12 +53,12 @@ func (q *Queue) dispatch(ctx context.Context) {
 			if err != nil && ctx.Err() == nil {
 				q.log.Error("claim failed", "err", err)
 			}
-			for _, r := range rows {
+			for _, call := range calls(rows) {
 				q.wg.Add(1)
 				go func() {
 					defer q.wg.Done()
-					q.run(ctx, r)
-					q.Wake() // a slot is free
+					q.runCall(ctx, call)
+					q.Wake() // slots are free
 				}()
 			}
 			more = err == nil && len(rows) == free
@@ -96,10 +98,120 @@ func (q *Queue) DrainCount(ctx context.Context) (int, error) {
 		if len(rows) == 0 {
 			return n, ctx.Err()
 		}
-		for _, r := range rows {
-			q.run(ctx, r)
+		for _, call := range calls(rows) {
+			q.runCall(ctx, call)
 		}
 		n += len(rows)
+	}
+}
+
+// calls splits claimed jobs into handler calls: each job alone, except the jobs of one batch
+// call (same group), which go together, in claim order.
+func calls(rows []*row) [][]*row {
+	var out [][]*row
+	at := map[int]int{} // group -> index in out
+	for _, r := range rows {
+		if r.group == 0 {
+			out = append(out, []*row{r})
+			continue
+		}
+		i, ok := at[r.group]
+		if !ok {
+			i = len(out)
+			at[r.group] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], r)
+	}
+	return out
+}
+
+// runCall runs one handler call: a single job, or a batch.
+func (q *Queue) runCall(ctx context.Context, rs []*row) {
+	if rs[0].group == 0 {
+		q.run(ctx, rs[0])
+		return
+	}
+	q.runBatch(ctx, rs)
+}
+
+// runBatch executes the jobs of one batch call and records their outcomes, then frees their
+// slots and the call's.
+func (q *Queue) runBatch(ctx context.Context, rs []*row) {
+	defer q.endCall(rs[0].Kind)
+	defer q.unreserve(rs)
+	h := q.handlerFor(rs[0].Kind)
+	hctx, cancel := context.WithTimeout(ctx, q.o.Lease-q.o.Lease/10)
+	start := time.Now()
+	js := make([]*Job, len(rs))
+	for i, r := range rs {
+		js[i] = r.job()
+	}
+	errs := q.callBatch(hctx, h.batch, js)
+	cancel()
+	q.finishBatch(ctx, h, rs, errs, time.Since(start))
+}
+
+// callBatch runs fn, turning a panic or a wrong number of outcomes into an error for each job.
+func (q *Queue) callBatch(ctx context.Context, fn BatchHandler, js []*Job) (errs []error) {
+	defer func() {
+		if p := recover(); p != nil {
+			q.log.Error("job handler panicked", "job_id", js[0].ID, "kind", js[0].Kind, "batch", len(js),
+				"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			errs = repeatErr(fmt.Errorf("handler panicked: %v", p), len(js))
+		}
+	}()
+	errs = fn(ctx, js)
+	if len(errs) != len(js) {
+		return repeatErr(fmt.Errorf("batch handler returned %d outcomes for %d jobs", len(errs), len(js)), len(js))
+	}
+	return errs
+}
+
+func repeatErr(err error, n int) []error {
+	out := make([]error, n)
+	for i := range out {
+		out[i] = err
+	}
+	return out
+}
+
+// finishBatch records the outcomes of a batch call: the jobs that succeeded are deleted
+// together (one statement per attempts value, which is normally one), the others one by one.
+func (q *Queue) finishBatch(ctx context.Context, h *handler, rs []*row, errs []error, took time.Duration) {
+	done := map[int][]string{} // attempts -> ids
+	for i, r := range rs {
+		if errs[i] != nil {
+			q.finish(ctx, h, r, errs[i], took)
+			continue
+		}
+		done[r.Attempts] = append(done[r.Attempts], r.ID)
+	}
+	if len(done) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	for attempts, idList := range done {
+		log := q.log.With("job_ids", idList, "kind", rs[0].Kind, "attempt", attempts, "took", took)
+		var res sql.Result
+		err := q.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			res, err = tx.NewDelete().Model((*row)(nil)).
+				Where("id IN (?)", bun.In(idList)).
+				Where("attempts = ?", attempts).
+				Where("state = ?", StatePending).
+				Exec(ctx)
+			return err
+		})
+		if err == nil {
+			if n, rerr := res.RowsAffected(); rerr == nil && n < int64(len(idList)) {
+				log.Warn("job lease ran out before it finished; another worker owns it now", "outcome", "done",
+					"lost", int64(len(idList))-n)
+				continue
+			}
+		}
+		q.recorded(log, "done", res, err)
 	}
 }
 
@@ -138,12 +250,19 @@ func (q *Queue) finish(ctx context.Context, h *handler, r *row, runErr error, to
 	defer cancel()
 	now := q.clock.Now().UTC()
 	log := q.log.With("job_id", r.ID, "kind", r.Kind, "attempt", r.Attempts, "took", took)
+	// Both writes go through db.Tx: on SQLite they queue for the single writer in Go
+	// instead of sleeping in SQLite's busy handler while the work they follow commits.
+	var res sql.Result
 	if runErr == nil {
-		res, err := q.db.NewDelete().Model((*row)(nil)).
-			Where("id = ?", r.ID).
-			Where("attempts = ?", r.Attempts).
-			Where("state = ?", StatePending).
-			Exec(ctx)
+		err := q.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+			var err error
+			res, err = tx.NewDelete().Model((*row)(nil)).
+				Where("id = ?", r.ID).
+				Where("attempts = ?", r.Attempts).
+				Where("state = ?", StatePending).
+				Exec(ctx)
+			return err
+		})
 		q.recorded(log, "done", res, err)
 		return
 	}
@@ -176,7 +295,11 @@ func (q *Queue) finish(ctx context.Context, h *handler, r *row, runErr error, to
 		log = log.With("retry_in", delay)
 		upd = upd.Set("run_at = ?", now.Add(delay)).Set("last_error = ?", errText(runErr))
 	}
-	res, err := upd.Exec(ctx)
+	err := q.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		res, err = upd.Conn(tx).Exec(ctx)
+		return err
+	})
 	q.recorded(log.With("err", runErr.Error()), outcome, res, err)
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
 
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/db"
@@ -62,14 +63,21 @@ func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, po
 	if to == from || to == "" {
 		return nil // nobody is notified of their own acts
 	}
-	var local bool
-	local, err := tx.NewSelect().Table("users").Where("id = ? AND state = 'active'", to).Exists(ctx)
-	if err != nil || !local {
-		return err // remote accounts are told through federation, not here
-	}
 	now := s.Clock.Now()
 	n := &Notification{ID: ids.New(now), AccountID: to, Kind: kind, FromID: from, PostID: postID, Emoji: emoji, CreatedAt: now}
-	if _, err := tx.NewInsert().Model(n).Exec(ctx); err != nil {
+	// Only active local people are notified here (remote accounts are told through
+	// federation): the check and the insert are one statement.
+	at := "?"
+	if tx.Dialect().Name() == dialect.PG {
+		at = "CAST(? AS TIMESTAMPTZ)" // a literal in a SELECT list is text otherwise
+	}
+	res, err := tx.NewRaw(`INSERT INTO notifications (id, account_id, kind, from_id, post_id, emoji, created_at)
+		SELECT ?, u.id, ?, ?, ?, ?, `+at+` FROM users u WHERE u.id = ? AND u.state = 'active'`,
+		n.ID, n.Kind, n.FromID, n.PostID, n.Emoji, n.CreatedAt, to).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if inserted, err := res.RowsAffected(); err != nil || inserted == 0 {
 		return err
 	}
 	if s.Live != nil {

@@ -82,6 +82,23 @@ func (s *Service) Load(ctx context.Context, id string) (*Post, error) {
 // Create delivered twice, or fetched and then delivered, is one post), and a reply can never
 // widen its thread's audience or land in a thread its author cannot see.
 func (s *Service) CreateRemote(ctx context.Context, author *accounts.User, n RemoteNote) (*Post, bool, error) {
+	var p *Post
+	var created bool
+	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		var err error
+		p, created, err = s.CreateRemoteIn(ctx, tx, author, n)
+		return err
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return p, created, nil
+}
+
+// CreateRemoteIn is CreateRemote inside the caller's transaction (begun with db.Tx, so that
+// live updates wait for its commit), for storing several remote posts in one commit. On an
+// error the caller must roll the transaction back.
+func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *accounts.User, n RemoteNote) (*Post, bool, error) {
 	if !author.IsRemote() || !author.Active() {
 		return nil, false, errs.E(errs.Forbidden, "only an active remote account can deliver a remote post")
 	}
@@ -104,15 +121,24 @@ func (s *Service) CreateRemote(ctx context.Context, author *accounts.User, n Rem
 	p.ThreadID = p.ID
 	var parent *Post
 	created := false
-	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		existing := new(Post)
-		if err := tx.NewSelect().Model(existing).Where("uri = ?", n.URI).Scan(ctx); err == nil {
-			p = existing
-			return nil
-		} else if !db.IsNotFound(err) {
-			return err
+	err := func() error {
+		// The post we have already, if any: looked up after the insert found its URI taken
+		// (one statement for the usual new post), or before the checks a reply needs.
+		existing := func() (bool, error) {
+			e := new(Post)
+			if err := tx.NewSelect().Model(e).Where("uri = ?", n.URI).Scan(ctx); err != nil {
+				if db.IsNotFound(err) {
+					return false, nil
+				}
+				return false, err
+			}
+			p = e
+			return true, nil
 		}
 		if n.InReplyToID != "" {
+			if found, err := existing(); found || err != nil {
+				return err
+			}
 			var err error
 			if parent, err = s.visible(ctx, tx, ViewerOf(author), n.InReplyToID); err != nil {
 				return err
@@ -126,7 +152,17 @@ func (s *Service) CreateRemote(ctx context.Context, author *accounts.User, n Rem
 			}
 			p.InReplyToID, p.ThreadID, p.Audience, p.GroupID = &parent.ID, root.ID, root.Audience, root.GroupID
 		}
-		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
+		res, err := tx.NewInsert().Model(p).On("CONFLICT (uri) DO NOTHING").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		if rows, err := res.RowsAffected(); err != nil {
+			return err
+		} else if rows == 0 {
+			found, err := existing()
+			if err == nil && !found {
+				err = errs.E(errs.Conflict, "the post was deleted while it was stored")
+			}
 			return err
 		}
 		var mentioned []string
@@ -174,7 +210,7 @@ func (s *Service) CreateRemote(ctx context.Context, author *accounts.User, n Rem
 		}
 		created = true
 		return nil
-	})
+	}()
 	if err != nil {
 		return nil, false, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/audit"
+	"github.com/atrium-social/atrium/internal/cache"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
@@ -43,6 +44,7 @@ type Deps struct {
 type Service struct {
 	Deps
 	people      *peopleCache
+	tokens      *cache.TTL[tokenOwner] // by token hash
 	loginByName *ratelimit.Limiter
 	loginByIP   *ratelimit.Limiter
 	resetByIP   *ratelimit.Limiter
@@ -53,6 +55,7 @@ func New(d Deps) *Service {
 	return &Service{
 		Deps:        d,
 		people:      newPeopleCache(),
+		tokens:      cache.New[tokenOwner](tokenCacheTTL, tokenCacheMax),
 		loginByName: ratelimit.New(d.Clock, 10, 15*time.Minute),
 		loginByIP:   ratelimit.New(d.Clock, 30, 15*time.Minute),
 		resetByIP:   ratelimit.New(d.Clock, 5, 15*time.Minute),

@@ -48,6 +48,10 @@ type Service struct {
 	loginByName *ratelimit.Limiter
 	loginByIP   *ratelimit.Limiter
 	resetByIP   *ratelimit.Limiter
+	// Returned, when set, is called when someone inactive for ActiveWindow uses the node
+	// again (signs in, or a session or token is used), after that use was recorded; the
+	// node rebuilds their home feed with it.
+	Returned func(ctx context.Context, userID string) error
 }
 
 // New makes the service. Login limits: 10 failures per name and 30 per address in 15 minutes.

@@ -114,8 +114,15 @@ func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, e
 		return nil, nil, errs.E(errs.Unauthorized, "Your login is currently disabled")
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Hour {
+		active, err := s.wasActive(ctx, u.ID, now)
+		if err != nil {
+			return nil, nil, err
+		}
 		if _, err := s.DB.NewUpdate().Model(t).Set("last_used_at = ?", now).WherePK().Exec(ctx); err == nil {
 			t.LastUsedAt = &now
+			if !active {
+				s.returned(ctx, u.ID)
+			}
 		}
 	}
 	s.tokens.Put(gen, hash, tokenOwner{token: *t, user: *u}, now)

@@ -22,7 +22,7 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 Commands:
   seed   fill a fresh database with generated people, follows, posts and home feeds
-  load   closed-loop HTTP load against a node on this machine (loopback only)
+  load   closed- or open-loop HTTP load against a node on this machine (loopback only)
 `)
 		if len(args) == 0 {
 			return fmt.Errorf("dev: name a command")
@@ -117,7 +117,8 @@ func devLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fs.StringVar(&o.Target, "target", "", "base URL of the node, loopback only (default http://<--listen>)")
 		fs.StringVar(&tokensFile, "tokens-file", "", "bearer tokens, one a line (default <data-dir>/seed-tokens.txt)")
 		fs.StringVar(&o.Scenario, "scenario", loadgen.ScenarioHome, "home (timeline reads, 20% paging), post (create posts) or mixed (90/10)")
-		fs.IntVar(&o.Concurrency, "concurrency", 64, "clients, each sending its next request when the last is answered")
+		fs.IntVar(&o.Concurrency, "concurrency", 64, "clients, each sending its next request when the last is answered (with --rate: most requests in flight)")
+		fs.Float64Var(&o.Rate, "rate", 0, "open loop: requests per second due at a fixed rate, latency counted from when each was due (0: closed loop)")
 		fs.DurationVar(&o.Duration, "duration", 30*time.Second, "measured period; bounds every run")
 		fs.DurationVar(&o.Warmup, "warmup", 5*time.Second, "unmeasured period before it")
 		fs.IntVar(&o.Requests, "requests", 0, "stop after this many measured requests (0: --duration alone)")
@@ -141,8 +142,12 @@ func devLoad(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	o.Seed = uint64(seed)
 	o.Progress = stderr
-	fmt.Fprintf(stderr, "load %s against %s: %d clients, %d tokens, warm-up %s, measuring %s\n",
-		o.Scenario, o.Target, o.Concurrency, len(o.Tokens), o.Warmup, o.Duration)
+	mode := fmt.Sprintf("%d clients", o.Concurrency)
+	if o.Rate > 0 {
+		mode = fmt.Sprintf("open loop at %.0f req/s, at most %d in flight", o.Rate, o.Concurrency)
+	}
+	fmt.Fprintf(stderr, "load %s against %s: %s, %d tokens, warm-up %s, measuring %s\n",
+		o.Scenario, o.Target, mode, len(o.Tokens), o.Warmup, o.Duration)
 	r, err := loadgen.Load(ctx, o)
 	if err != nil {
 		return err

@@ -301,3 +301,77 @@ func TestGetManySeesChangesAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TokenUser caches valid tokens for a few seconds. This process's revocations, deactivations
+// and role changes apply at once; another process's (simulated by writing the table
+// directly) within the cache's TTL.
+func TestTokenCacheSeesChanges(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		bob, err := f.svc.Create(ctx, accounts.CLIActor(), accounts.NewUser{Username: "bob", Email: "bob@acme.example", Password: "long password 1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token := func(owner *accounts.User) (string, *accounts.Token) {
+			plain, tok, err := f.svc.CreateToken(ctx, accounts.CLIActor(), owner.ID, "app", "read write")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return plain, tok
+		}
+		works := func(plain string) *accounts.User {
+			t.Helper()
+			u, _, err := f.svc.TokenUser(ctx, plain)
+			if err != nil {
+				t.Fatalf("the token does not work: %v", err)
+			}
+			return u
+		}
+		refused := func(plain, why string) {
+			t.Helper()
+			if _, _, err := f.svc.TokenUser(ctx, plain); err == nil {
+				t.Fatalf("the token still works %s", why)
+			}
+		}
+
+		revoked, tok := token(bob)
+		works(revoked)
+		if err := f.svc.RevokeToken(ctx, accounts.CLIActor(), tok.ID); err != nil {
+			t.Fatal(err)
+		}
+		refused(revoked, "after it was revoked")
+
+		plain, _ := token(bob)
+		if works(plain).IsAdmin() {
+			t.Fatal("bob is not an admin yet")
+		}
+		if err := f.svc.SetRole(ctx, accounts.CLIActor(), bob.ID, accounts.RoleAdmin); err != nil {
+			t.Fatal(err)
+		}
+		u := works(plain)
+		if !u.IsAdmin() {
+			t.Fatal("the token's user is not an admin after the role change")
+		}
+		u.Role = accounts.RoleMember // a caller's change must not reach the cache
+		if !works(plain).IsAdmin() {
+			t.Fatal("a caller's change reached the cache")
+		}
+		if err := f.svc.SetActive(ctx, accounts.CLIActor(), bob.ID, false); err != nil {
+			t.Fatal(err)
+		}
+		refused(plain, "after its owner was deactivated")
+		if err := f.svc.SetActive(ctx, accounts.CLIActor(), bob.ID, true); err != nil {
+			t.Fatal(err)
+		}
+		works(plain)
+
+		// Another process revokes the token: it works here until the TTL has passed.
+		if _, err := d.NewUpdate().Model((*accounts.Token)(nil)).Set("revoked_at = ?", f.clock.Now()).
+			Where("user_id = ?", bob.ID).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.clock.Advance(6 * time.Second)
+		refused(plain, "6 s after another process revoked it")
+	})
+}

@@ -77,8 +77,15 @@ func (s *Service) CreateSession(ctx context.Context, u *User, userAgent, ip stri
 	}
 	sess := &Session{IDHash: ids.Hash(tok), UserID: u.ID, CreatedAt: now, ExpiresAt: now.Add(SessionTTL),
 		LastSeenAt: now, UserAgent: userAgent, IP: ip}
+	active, err := s.wasActive(ctx, u.ID, now)
+	if err != nil {
+		return "", err
+	}
 	if _, err := s.DB.NewInsert().Model(sess).Exec(ctx); err != nil {
 		return "", err
+	}
+	if !active {
+		s.returned(ctx, u.ID)
 	}
 	return tok, nil
 }
@@ -109,7 +116,13 @@ func (s *Service) SessionUser(ctx context.Context, token string) (*User, error) 
 	}
 	// Touch at most hourly: a write per request would serialise every page view on SQLite.
 	if now.Sub(sess.LastSeenAt) > time.Hour {
-		_, _ = s.DB.NewUpdate().Model(sess).Set("last_seen_at = ?", now).WherePK().Exec(ctx)
+		active, err := s.wasActive(ctx, u.ID, now)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.DB.NewUpdate().Model(sess).Set("last_seen_at = ?", now).WherePK().Exec(ctx); err == nil && !active {
+			s.returned(ctx, u.ID)
+		}
 	}
 	return u, nil
 }

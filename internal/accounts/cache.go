@@ -62,5 +62,25 @@ func (c *peopleCache) forget(id string) {
 	c.mu.Unlock()
 }
 
-// Forget drops a person from the cache after a change made outside this service.
-func (s *Service) Forget(_ context.Context, id string) { s.people.forget(id) }
+// Forget drops a person from the caches after a change made outside this service.
+func (s *Service) Forget(_ context.Context, id string) { s.forgetUser(id) }
+
+// tokenCacheTTL bounds how long a token revoked, or a person deactivated, by another process
+// keeps working here; this process's own changes apply at once (forgetUser, RevokeToken).
+const (
+	tokenCacheTTL = 5 * time.Second
+	tokenCacheMax = 10_000
+)
+
+// tokenOwner is a valid token and its active owner, as TokenUser found them.
+type tokenOwner struct {
+	token Token
+	user  User
+}
+
+// forgetUser drops a person and their tokens from the caches. Call it after the change has
+// committed (callers defer it).
+func (s *Service) forgetUser(id string) {
+	s.people.forget(id)
+	s.tokens.ForgetIf(func(e tokenOwner) bool { return e.user.ID == id })
+}

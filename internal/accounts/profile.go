@@ -55,7 +55,7 @@ func checkText(field, v string, max int) (string, error) {
 // UpdateProfile changes a work profile. People edit their own; admins anyone's. The manager
 // must be an existing person, not the person themselves, and must not create a cycle.
 func (s *Service) UpdateProfile(ctx context.Context, a Actor, userID string, p Profile) (*User, error) {
-	defer s.people.forget(userID) // timelines show the change at once
+	defer s.forgetUser(userID) // timelines show the change at once
 	if !a.isAdmin() && (a.User == nil || a.User.ID != userID) {
 		return nil, errs.E(errs.Forbidden, "you can only edit your own profile")
 	}
@@ -189,7 +189,7 @@ func searchText(u *User) string {
 // SetAvatar stores a new avatar key for a person (the image was processed by the caller
 // through the media package). People change their own; admins anyone's.
 func (s *Service) SetAvatar(ctx context.Context, a Actor, userID, key string) (old string, err error) {
-	defer s.people.forget(userID) // timelines show the change at once
+	defer s.forgetUser(userID) // timelines show the change at once
 	if !a.isAdmin() && (a.User == nil || a.User.ID != userID) {
 		return "", errs.E(errs.Forbidden, "you can only change your own picture")
 	}

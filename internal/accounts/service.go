@@ -11,6 +11,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/audit"
+	"github.com/atrium-social/atrium/internal/cache"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
@@ -56,9 +57,14 @@ func (s *Service) changed(ctx context.Context, tx bun.IDB, u *User, gone bool) e
 type Service struct {
 	Deps
 	people      *peopleCache
+	tokens      *cache.TTL[tokenOwner] // by token hash
 	loginByName *ratelimit.Limiter
 	loginByIP   *ratelimit.Limiter
 	resetByIP   *ratelimit.Limiter
+	// Returned, when set, is called when someone inactive for ActiveWindow uses the node
+	// again (signs in, or a session or token is used), after that use was recorded; the
+	// node rebuilds their home feed with it.
+	Returned func(ctx context.Context, userID string) error
 }
 
 // New makes the service. Login limits: 10 failures per name and 30 per address in 15 minutes.
@@ -66,6 +72,7 @@ func New(d Deps) *Service {
 	return &Service{
 		Deps:        d,
 		people:      newPeopleCache(),
+		tokens:      cache.New[tokenOwner](tokenCacheTTL, tokenCacheMax),
 		loginByName: ratelimit.New(d.Clock, 10, 15*time.Minute),
 		loginByIP:   ratelimit.New(d.Clock, 30, 15*time.Minute),
 		resetByIP:   ratelimit.New(d.Clock, 5, 15*time.Minute),

@@ -84,10 +84,20 @@ func (s *Service) CreateToken(ctx context.Context, a Actor, ownerID, name, scope
 	return plain, t, nil
 }
 
-// TokenUser resolves a bearer token to its active user and scopes.
+// TokenUser resolves a bearer token to its active user and scopes. Every API request asks,
+// so valid tokens are cached for a few seconds (tokenCacheTTL); revoking a token or changing
+// its owner in this process clears the entry at once, and the TTL bounds how long another
+// process's revocation or deactivation takes to be seen here.
 func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, error) {
+	hash := ids.Hash(plain)
+	now := s.Clock.Now()
+	if e, ok := s.tokens.Get(hash, now); ok {
+		u, t := e.user, e.token // copies: callers may change what they get
+		return &u, &t, nil
+	}
+	gen := s.tokens.Generation()
 	t := new(Token)
-	if err := s.DB.NewSelect().Model(t).Where("token_hash = ?", ids.Hash(plain)).Scan(ctx); err != nil {
+	if err := s.DB.NewSelect().Model(t).Where("token_hash = ?", hash).Scan(ctx); err != nil {
 		if db.IsNotFound(err) {
 			return nil, nil, errs.E(errs.Unauthorized, "The access token is invalid")
 		}
@@ -103,10 +113,19 @@ func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, e
 	if !u.Active() {
 		return nil, nil, errs.E(errs.Unauthorized, "Your login is currently disabled")
 	}
-	now := s.Clock.Now()
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Hour {
-		_, _ = s.DB.NewUpdate().Model(t).Set("last_used_at = ?", now).WherePK().Exec(ctx)
+		active, err := s.wasActive(ctx, u.ID, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		if _, err := s.DB.NewUpdate().Model(t).Set("last_used_at = ?", now).WherePK().Exec(ctx); err == nil {
+			t.LastUsedAt = &now
+			if !active {
+				s.returned(ctx, u.ID)
+			}
+		}
 	}
+	s.tokens.Put(gen, hash, tokenOwner{token: *t, user: *u}, now)
 	return u, t, nil
 }
 
@@ -126,5 +145,6 @@ func (s *Service) RevokeToken(ctx context.Context, a Actor, tokenID string) erro
 		return errs.E(errs.NotFound, "no such token")
 	}
 	_, err := s.DB.NewUpdate().Model(t).Set("revoked_at = ?", s.Clock.Now()).WherePK().Exec(ctx)
+	s.tokens.Forget(t.TokenHash) // after the update, so no request can cache it again
 	return err
 }

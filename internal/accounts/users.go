@@ -154,7 +154,7 @@ func (s *Service) RunSetup(ctx context.Context, in Setup, ip string) (*User, err
 // SetRole changes a person's role. An admin cannot demote themselves, so a node always
 // keeps at least the admin who acted.
 func (s *Service) SetRole(ctx context.Context, a Actor, userID, role string) error {
-	defer s.people.forget(userID) // timelines show the change at once
+	defer s.forgetUser(userID) // timelines show the change at once
 	if err := s.requireAdmin(a); err != nil {
 		return err
 	}
@@ -182,7 +182,7 @@ func (s *Service) SetRole(ctx context.Context, a Actor, userID, role string) err
 // SetActive deactivates or reactivates a person. Deactivation ends their sessions and makes
 // their tokens stop working at once (both are checked against the user's state).
 func (s *Service) SetActive(ctx context.Context, a Actor, userID string, active bool) error {
-	defer s.people.forget(userID) // timelines show the change at once
+	defer s.forgetUser(userID) // timelines show the change at once
 	if err := s.requireAdmin(a); err != nil {
 		return err
 	}

@@ -231,6 +231,7 @@ func (n *Node) buildSocial(o Options) {
 	n.Posts = posts.New(posts.Deps{DB: n.DB, Clock: n.Clock, Log: n.Log, Accounts: n.Accounts, Follows: n.Follows,
 		Markup: md, Media: n.Media, Jobs: n.Jobs, BaseURL: n.URL})
 	n.Posts.RegisterJobs(n.Jobs, n.Mail)
+	n.Accounts.Returned = n.Posts.Regenerate
 	n.Notify = &notify.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts}
 	n.Posts.AddHook(n.Notify)
 	n.Follows.Hooks = []follows.Hook{n.Posts, n.Notify}

@@ -34,6 +34,8 @@ type DB struct {
 	// waiting here are woken in order instead of sleeping and polling in SQLite's busy
 	// handler (which under load wastes time and ends in SQLITE_BUSY errors).
 	writeMu sync.Mutex
+	// stmts holds the statements of Prepared by their text (a handful of constant queries).
+	stmts sync.Map
 }
 
 // Options select and tune the database.
@@ -109,6 +111,26 @@ func openPostgres(ctx context.Context, o Options) (*DB, error) {
 		return nil, fmt.Errorf("db: postgres %s: %w", u.Redacted(), err)
 	}
 	return d, nil
+}
+
+// Prepared returns query prepared once and kept for the life of the handle (database/sql
+// prepares it again on each pooled connection that runs it). Use it with placeholders, not
+// formatted values, for the few reads every page makes: SQLite compiles each new query text,
+// and bun sends every query as new text, which on a feed page cost more than running the
+// queries. query must be a constant, or the cache grows without bound.
+func (d *DB) Prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := d.stmts.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := d.DB.DB.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("db: prepare: %w", err)
+	}
+	if prev, loaded := d.stmts.LoadOrStore(query, st); loaded {
+		st.Close() // another request prepared it first
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
 }
 
 // Migrate applies pending migrations and returns their names.

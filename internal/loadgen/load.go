@@ -28,13 +28,17 @@ const (
 	ScenarioMixed = "mixed" // 90% home, 10% post
 )
 
-// LoadOptions describe one closed-loop run: Concurrency clients, each sending its next
-// request when the previous answer has been read.
+// LoadOptions describe one run. Without Rate it is a closed loop: Concurrency clients, each
+// sending its next request when the previous answer has been read, which measures throughput.
+// With Rate it is an open loop: requests are due at a fixed arrival rate whatever the answers
+// do, at most Concurrency in flight, and each latency counts from when the request was due
+// (not when a client was free to send it), so a slow server cannot hide its queue.
 type LoadOptions struct {
 	Target      string // base URL; must be a loopback address
 	Tokens      []string
 	Scenario    string
-	Concurrency int
+	Concurrency int           // clients (closed loop) or the bound on requests in flight (open loop)
+	Rate        float64       // requests per second due in an open loop; 0 runs the closed loop
 	Duration    time.Duration // measured period after the warm-up; always bounds the run
 	Warmup      time.Duration // requests sent but not measured
 	Requests    int           // stop after this many measured requests (0: Duration alone)
@@ -61,12 +65,17 @@ type OpReport struct {
 
 // Report is the outcome of a run: totals and, for the mixed scenario, one entry per kind.
 type Report struct {
-	Scenario    string               `json:"scenario"`
-	Target      string               `json:"target"`
-	Concurrency int                  `json:"concurrency"`
-	Seconds     float64              `json:"seconds"`
-	OpReport                         // every measured request
-	Ops         map[string]*OpReport `json:"ops,omitempty"`
+	Scenario    string  `json:"scenario"`
+	Target      string  `json:"target"`
+	Concurrency int     `json:"concurrency"`
+	Rate        float64 `json:"rate,omitempty"` // open loop: requests per second due
+	// Late counts open-loop requests that were due but never sent, because a second of
+	// arrivals was already waiting for a free client or because the run ended first: a server
+	// slower than the rate shows up here as well as in latency.
+	Late     int64                `json:"late,omitempty"`
+	Seconds  float64              `json:"seconds"`
+	OpReport                      // every measured request
+	Ops      map[string]*OpReport `json:"ops,omitempty"`
 }
 
 // CheckLoopback parses target and refuses anything but http(s) to 127.0.0.0/8, ::1 or
@@ -145,6 +154,9 @@ func Load(ctx context.Context, o LoadOptions) (*Report, error) {
 	if o.Duration <= 0 {
 		return nil, errors.New("--duration must be positive: it bounds every run")
 	}
+	if o.Rate < 0 {
+		return nil, errors.New("--rate must not be negative")
+	}
 	if o.Warmup < 0 || o.Requests < 0 {
 		return nil, errors.New("--warmup and --requests must not be negative")
 	}
@@ -183,6 +195,12 @@ func Load(ctx context.Context, o LoadOptions) (*Report, error) {
 	if o.Progress != nil {
 		go progress(o, start, measureFrom, &measured, progressDone)
 	}
+	// In the open loop, due carries each request's due time from the scheduler to the
+	// clients; its buffer holds a second of arrivals, and what is left in it at the end is late.
+	var due chan time.Time
+	if o.Rate > 0 {
+		due = make(chan time.Time, int(o.Rate)+1)
+	}
 	for i := range workers {
 		w := &worker{rng: rand.New(rand.NewPCG(o.Seed, uint64(i))), next: map[string]string{}, ops: map[string]*opStats{}}
 		for _, name := range []string{ScenarioHome, ScenarioPost} {
@@ -194,20 +212,30 @@ func Load(ctx context.Context, o LoadOptions) (*Report, error) {
 		go func() {
 			defer wg.Done()
 			for {
-				now := time.Now()
-				if !now.Before(stopAt) || ctx.Err() != nil {
+				begin := time.Now()
+				if due != nil {
+					var ok bool
+					if begin, ok = <-due; !ok {
+						return
+					}
+				}
+				if !time.Now().Before(stopAt) || ctx.Err() != nil {
 					return
 				}
-				measuring := !now.Before(measureFrom)
+				measuring := !begin.Before(measureFrom)
 				if measuring && o.Requests > 0 && claimed.Add(1) > int64(o.Requests) {
 					return
 				}
-				w.one(ctx, client, o, home, postURL, measuring)
+				w.one(ctx, client, o, home, postURL, begin, measuring)
 				if measuring {
 					measured.Add(1)
 				}
 			}
 		}()
+	}
+	var late int64
+	if due != nil {
+		late = schedule(ctx, due, o.Rate, start, stopAt)
 	}
 	wg.Wait()
 	end := time.Now()
@@ -215,7 +243,44 @@ func Load(ctx context.Context, o LoadOptions) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return report(o, workers, end.Sub(measureFrom)), nil
+	r := report(o, workers, end.Sub(measureFrom))
+	if due != nil {
+		// Requests still buffered were due but never sent: the server fell behind the rate.
+		r.Rate, r.Late = o.Rate, late+int64(len(due))
+	}
+	return r, nil
+}
+
+// schedule sends the due time of each request of an open loop at rate per second from start
+// until stopAt, then closes due. It wakes every millisecond and sends whatever has fallen
+// due, each with its exact due time, so timer granularity does not shape the arrivals. When
+// every client is busy and the buffer is full, the arrival is counted as late and dropped
+// rather than blocking the schedule; it returns that count.
+func schedule(ctx context.Context, due chan<- time.Time, rate float64, start, stopAt time.Time) int64 {
+	defer close(due)
+	interval := time.Duration(float64(time.Second) / rate)
+	var sent, late int64
+	t := time.NewTicker(time.Millisecond)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		for next := start.Add(time.Duration(sent) * interval); !next.After(now) && next.Before(stopAt); next = start.Add(time.Duration(sent) * interval) {
+			select {
+			case due <- next:
+			default:
+				late++
+			}
+			sent++
+		}
+		if !now.Before(stopAt) {
+			return late
+		}
+		select {
+		case <-ctx.Done():
+			return late
+		case <-t.C:
+		}
+	}
 }
 
 func opFor(scenario string) string {
@@ -225,8 +290,9 @@ func opFor(scenario string) string {
 	return ScenarioHome
 }
 
-// one sends one request and records it when measuring.
-func (w *worker) one(ctx context.Context, c *http.Client, o LoadOptions, home, postURL string, measuring bool) {
+// one sends one request and records it when measuring, with its latency counted from begin
+// (now in the closed loop, the due time in the open loop).
+func (w *worker) one(ctx context.Context, c *http.Client, o LoadOptions, home, postURL string, begin time.Time, measuring bool) {
 	tok := o.Tokens[w.rng.IntN(len(o.Tokens))]
 	kind := opFor(o.Scenario)
 	if o.Scenario == ScenarioMixed && w.rng.IntN(10) == 0 {
@@ -251,7 +317,6 @@ func (w *worker) one(ctx context.Context, c *http.Client, o LoadOptions, home, p
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+tok)
-	begin := time.Now()
 	resp, err := c.Do(req)
 	var n int64
 	status := 0
@@ -399,8 +464,12 @@ func summarize(lat []time.Duration, st *opStats, took time.Duration) *OpReport {
 
 // Summary is the report in one line for people.
 func (r *Report) Summary() string {
-	line := fmt.Sprintf("%s: %s requests in %.1fs with %d clients: %s req/s, errors %d, p50 %.2fms p90 %.2fms p99 %.2fms max %.2fms, %.1f MB read",
-		r.Scenario, count(r.Requests), r.Seconds, r.Concurrency, count(int64(r.RPS)), r.Errors, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, float64(r.Bytes)/1e6)
+	clients := fmt.Sprintf("%d clients", r.Concurrency)
+	if r.Rate > 0 {
+		clients = fmt.Sprintf("open loop at %s req/s (at most %d in flight, %d late)", count(int64(r.Rate)), r.Concurrency, r.Late)
+	}
+	line := fmt.Sprintf("%s: %s requests in %.1fs with %s: %s req/s, errors %d, p50 %.2fms p90 %.2fms p99 %.2fms max %.2fms, %.1f MB read",
+		r.Scenario, count(r.Requests), r.Seconds, clients, count(int64(r.RPS)), r.Errors, r.P50ms, r.P90ms, r.P99ms, r.MaxMs, float64(r.Bytes)/1e6)
 	for _, kind := range []string{ScenarioHome, ScenarioPost} {
 		if op, ok := r.Ops[kind]; ok {
 			line += fmt.Sprintf("; %s %s req/s p50 %.2fms p99 %.2fms errors %d", kind, count(int64(op.RPS)), op.P50ms, op.P99ms, op.Errors)

@@ -135,3 +135,44 @@ func TestLoadStopsAtItsDuration(t *testing.T) {
 		t.Fatalf("report: %s", r.JSON())
 	}
 }
+
+// The open loop sends at the rate whatever the answers do: a slow server does not slow the
+// arrivals, its queue shows in the latency (counted from each request's due time) and in late.
+func TestLoadOpenLoopKeepsTheRate(t *testing.T) {
+	st := &stub{vis: map[string]int{}, tokens: map[string]int{}}
+	srv := httptest.NewServer(st)
+	defer srv.Close()
+	r, err := Load(context.Background(), LoadOptions{Target: srv.URL, Tokens: []string{"t"}, Scenario: ScenarioHome,
+		Concurrency: 4, Rate: 200, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200 due in the second; allow for a loaded test machine, but not for a closed loop,
+	// which against this stub would answer thousands.
+	if r.Requests < 100 || r.Requests > 201 || r.Errors != 0 || r.Rate != 200 {
+		t.Fatalf("report: %s", r.JSON())
+	}
+	if !strings.Contains(r.Summary(), "open loop at 200 req/s") {
+		t.Fatalf("summary: %s", r.Summary())
+	}
+
+	// One client and a server that takes 20 ms: 100 req/s due, at most 50 answered; the
+	// rest wait, and their latency includes the wait.
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(20 * time.Millisecond)
+		w.Write([]byte(`[]`))
+	}))
+	defer slow.Close()
+	r, err = Load(context.Background(), LoadOptions{Target: slow.URL, Tokens: []string{"t"}, Scenario: ScenarioHome,
+		Concurrency: 1, Rate: 100, Duration: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Requests > 55 || r.Late < 40 || r.P99ms < 100 {
+		t.Fatalf("slow server: %s", r.JSON())
+	}
+	if _, err := Load(context.Background(), LoadOptions{Target: srv.URL, Tokens: []string{"t"}, Scenario: ScenarioHome,
+		Concurrency: 1, Rate: -1, Duration: time.Second}); err == nil {
+		t.Fatal("negative rate accepted")
+	}
+}

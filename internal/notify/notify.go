@@ -182,7 +182,9 @@ func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, pa
 			return err
 		}
 		db.AfterCommit(ctx, func() { s.Live.PostPublished(p, feed) })
-	} else if s.Live != nil {
+	} else if s.Live != nil && parent != nil {
+		// A comment updates its thread. A post whose fan-out is pending is announced by
+		// FannedOut once the background writer has put it into the feeds.
 		db.AfterCommit(ctx, func() { s.Live.PostChanged(p, false) })
 	}
 	return nil
@@ -247,14 +249,18 @@ func (s *Service) FannedOut(ctx context.Context, tx bun.IDB, ps []*posts.Post) e
 	if s.Live == nil {
 		return nil
 	}
-	for _, p := range ps {
-		p := p
-		feed, err := s.Posts.FeedAudience(ctx, tx, p)
-		if err != nil {
-			return err
+	// The audiences are read after the commit: reading ~300 followers a post inside the
+	// fan-out's transaction would hold SQLite's single writer for that long. A follow made
+	// in between is in both the audience and (through its backfill) the feed.
+	db.AfterCommit(ctx, func() {
+		for _, p := range ps {
+			feed, err := s.Posts.FeedAudience(context.WithoutCancel(ctx), s.Posts.DB, p)
+			if err != nil {
+				continue // live updates are best effort; the feed itself is written
+			}
+			s.Live.PostPublished(p, feed)
 		}
-		db.AfterCommit(ctx, func() { s.Live.PostPublished(p, feed) })
-	}
+	})
 	return nil
 }
 

@@ -78,5 +78,8 @@ func (s *Service) Describe(ctx context.Context, u *accounts.User, id, descriptio
 	}
 	a.Description = strings.TrimSpace(description)
 	_, err = s.DB.NewUpdate().Model(a).Column("description").WherePK().Exec(ctx)
+	if a.PostID != nil {
+		s.forgetPosts(*a.PostID) // an attached file's new description shows at once
+	}
 	return a, err
 }

@@ -97,6 +97,7 @@ func (s *Service) Edit(ctx context.Context, author *accounts.User, id string, c 
 		}
 		return nil
 	})
+	s.forgetPosts(id) // after the commit, so no reader can cache the old version again
 	if err != nil {
 		return nil, err
 	}
@@ -164,5 +165,7 @@ func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (
 		}
 		return nil
 	})
+	// Feeds read deletion fresh, so this only frees the memory; after the commit, like the rest.
+	s.forgetPosts(id)
 	return p, err
 }

@@ -2,10 +2,12 @@ package posts
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/migrations"
 )
@@ -49,20 +51,46 @@ func (s *Service) fanOut(ctx context.Context, tx bun.IDB, p *Post) error {
 		db.AfterCommit(ctx, s.wakeFanOut)
 		return nil
 	}
-	return s.followerFanOut(ctx, tx, []string{p.ID})
+	return s.followerFanOut(ctx, tx, []string{p.ID}, false)
 }
 
 // followerFanOut inserts posts into their authors' active local followers' feeds, in one
-// statement for the whole batch.
-func (s *Service) followerFanOut(ctx context.Context, tx bun.IDB, postIDs []string) error {
+// statement for the whole batch. With recentOnly, followers who have not used the node
+// within accounts.ActiveWindow are skipped, as Mastodon skips them: a big fan-out writes a
+// feed row per follower, most of the cost of posting, and feeds nobody reads are rebuilt
+// when their owners return (Regenerate).
+func (s *Service) followerFanOut(ctx context.Context, tx bun.IDB, postIDs []string, recentOnly bool) error {
+	recent, args := "", []any{bun.In(postIDs)}
+	if recentOnly {
+		cutoff := s.Clock.Now().Add(-accounts.ActiveWindow)
+		recent, args = "AND "+fmt.Sprintf(accounts.ActiveSQL, "f.follower_id"), append(args, cutoff, cutoff)
+	}
 	_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
 		SELECT f.follower_id, p.id FROM posts p
 		JOIN follows f ON f.followee_id = p.author_id
 		JOIN users u ON u.id = f.follower_id
-		WHERE p.id IN (?) AND u.state = 'active' AND p.deleted_at IS NULL
+		WHERE p.id IN (?) AND u.state = 'active' AND p.deleted_at IS NULL `+recent+`
 		ORDER BY f.follower_id, p.id
-		ON CONFLICT DO NOTHING`, bun.In(postIDs)).Exec(ctx)
+		ON CONFLICT DO NOTHING`, args...).Exec(ctx)
 	return err
+}
+
+// Regenerate rebuilds the home feed of someone who is back after ActiveWindow away (the
+// background fan-out skipped them meanwhile): the newest FeedKeep top-level posts and shares
+// of the people they follow, as the fan-out would have written them. Posts addressed to them
+// and their own were written whatever their activity. It is accounts.Service.Returned.
+func (s *Service) Regenerate(ctx context.Context, userID string) error {
+	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+			SELECT ?, p.id FROM posts p JOIN follows f ON f.followee_id = p.author_id
+			WHERE f.follower_id = ? AND p.in_reply_to_id IS NULL AND p.deleted_at IS NULL AND p.audience IN (?)
+			ORDER BY p.id DESC LIMIT ? ON CONFLICT DO NOTHING`,
+			userID, userID, bun.In([]Audience{Public, Company, Followers}), FeedKeep).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("regenerate the home feed of %s: %w", userID, err)
+		}
+		return nil
+	})
 }
 
 func (s *Service) wakeFanOut() {
@@ -86,7 +114,7 @@ func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
 		if err := q.Scan(ctx, &ids); err != nil || len(ids) == 0 {
 			return err
 		}
-		if err := s.followerFanOut(ctx, tx, ids); err != nil {
+		if err := s.followerFanOut(ctx, tx, ids, true); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*pendingFanOut)(nil)).Where("post_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {

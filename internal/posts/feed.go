@@ -2,11 +2,14 @@ package posts
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/migrations"
 )
 
 // Page is a keyset page in Mastodon's terms: MaxID returns posts older than it, SinceID
@@ -58,15 +61,14 @@ func (s *Service) Home(ctx context.Context, v *Viewer, pg Page) ([]*Post, error)
 	if v == nil {
 		return nil, notFound()
 	}
-	var out []*Post
-	q := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*").
-		Join("JOIN home_feed h ON h.post_id = p.id").Where("h.account_id = ?", v.ID).Where("p.deleted_at IS NULL")
-	q, asc := pg.apply(q, "h.post_id")
-	if err := q.Scan(ctx); err != nil {
-		return nil, err
+	// The page reads only the heads of its posts; the rest comes from the post cache.
+	heads, err := s.homeHeads(ctx, v, pg)
+	if err != nil {
+		return nil, fmt.Errorf("home feed of %s: %w", v.ID, err)
 	}
-	if asc {
-		reverse(out)
+	out, err := s.fromHeads(ctx, heads)
+	if err != nil {
+		return nil, fmt.Errorf("home feed of %s: %w", v.ID, err)
 	}
 	if len(out) < pg.limit() && pg.MinID == "" && pg.SinceID == "" {
 		// Past the end of a trimmed feed, read older posts from their authors directly.
@@ -83,10 +85,62 @@ func (s *Service) Home(ctx context.Context, v *Viewer, pg Page) ([]*Post, error)
 			if err != nil {
 				return nil, err
 			}
+			if err := s.hydrate(ctx, older); err != nil {
+				return nil, err
+			}
 			out = append(out, older...)
 		}
 	}
-	return out, s.hydrate(ctx, out)
+	return out, nil
+}
+
+// SQLite's home page queries, prepared once (db.Prepared). The bounds are always present:
+// "~" sorts after every ULID and "" before, so an absent max_id or since_id bounds nothing.
+const (
+	homeHeadsNewest = `SELECT ` + headColumns + ` FROM home_feed AS h JOIN posts AS p ON p.id = h.post_id
+		WHERE h.account_id = ?1 AND p.deleted_at IS NULL AND h.post_id < ?2 AND h.post_id > ?3 ORDER BY h.post_id DESC LIMIT ?4`
+	homeHeadsOldest = `SELECT ` + headColumns + ` FROM home_feed AS h JOIN posts AS p ON p.id = h.post_id
+		WHERE h.account_id = ?1 AND p.deleted_at IS NULL AND h.post_id < ?2 AND h.post_id > ?3 ORDER BY h.post_id ASC LIMIT ?4`
+)
+
+// homeHeads reads the heads of a page of the viewer's materialised feed, newest first.
+func (s *Service) homeHeads(ctx context.Context, v *Viewer, pg Page) ([]postHead, error) {
+	var heads []postHead
+	if s.DB.Engine != migrations.SQLite {
+		q := s.DB.NewSelect().TableExpr("home_feed AS h").ColumnExpr(headColumns).
+			Join("JOIN posts AS p ON p.id = h.post_id").Where("h.account_id = ?", v.ID).Where("p.deleted_at IS NULL")
+		q, asc := pg.apply(q, "h.post_id")
+		if err := q.Scan(ctx, &heads); err != nil {
+			return nil, err
+		}
+		if asc {
+			slices.Reverse(heads)
+		}
+		return heads, nil
+	}
+	query, lower := homeHeadsNewest, pg.SinceID
+	if pg.MinID != "" {
+		query, lower = homeHeadsOldest, max(pg.SinceID, pg.MinID)
+	}
+	upper := pg.MaxID
+	if upper == "" {
+		upper = "~"
+	}
+	st, err := s.DB.Prepared(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, v.ID, upper, lower, pg.limit())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.DB.ScanRows(ctx, rows, &heads); err != nil {
+		return nil, err
+	}
+	if pg.MinID != "" {
+		slices.Reverse(heads)
+	}
+	return heads, nil
 }
 
 // homeFallback builds home feed entries from the posts table: top-level posts and shares by

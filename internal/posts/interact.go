@@ -2,12 +2,16 @@ package posts
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/ids"
+	"github.com/atrium-social/atrium/migrations"
 )
 
 // React sets the viewer's reaction to a post (one per person: a new one replaces the old).
@@ -52,6 +56,9 @@ func (s *Service) React(ctx context.Context, u *accounts.User, id, emoji string)
 		}
 		return nil
 	})
+	if p != nil {
+		s.forgetPosts(p.ID) // after the commit, so no reader can cache the old counts again
+	}
 	return p, err
 }
 
@@ -83,6 +90,9 @@ func (s *Service) Unreact(ctx context.Context, u *accounts.User, id string) (*Po
 		}
 		return nil
 	})
+	if p != nil {
+		s.forgetPosts(p.ID) // after the commit, so no reader can cache the old counts again
+	}
 	return p, err
 }
 
@@ -96,26 +106,51 @@ func (s *Service) Reactions(ctx context.Context, v *Viewer, id string, limit int
 	return out, s.DB.NewSelect().Model(&out).Where("post_id = ?", p.ID).OrderExpr("created_at DESC").Limit(int64(limit)).Scan(ctx)
 }
 
-// ReactionSummary counts reactions by emoji for each post, for display.
+// ReactionSummary counts reactions by emoji for each post, for display. Counts are cached
+// for a few seconds (reactionCacheTTL): this process's reactions clear them at once, and
+// favourites_count, read with the post, is always exact.
 func (s *Service) ReactionSummary(ctx context.Context, postIDs []string) (map[string]map[string]int, error) {
 	out := map[string]map[string]int{}
 	if len(postIDs) == 0 {
 		return out, nil
 	}
+	now := s.Clock.Now()
+	var missing []string
+	for _, id := range postIDs {
+		if m, ok := s.reactionCache.Get(id, now); ok {
+			if len(m) > 0 {
+				out[id] = maps.Clone(m)
+			}
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	gen := s.reactionCache.Generation()
 	var rows []struct {
 		PostID string `bun:"post_id"`
 		Emoji  string `bun:"emoji"`
 		N      int    `bun:"n"`
 	}
 	if err := s.DB.NewSelect().Table("reactions").Column("post_id", "emoji").ColumnExpr("COUNT(*) AS n").
-		Where("post_id IN (?)", bun.In(postIDs)).Group("post_id", "emoji").Scan(ctx, &rows); err != nil {
-		return nil, err
+		Where("post_id IN (?)", bun.In(missing)).Group("post_id", "emoji").Scan(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("reaction summary: %w", err)
 	}
+	loaded := map[string]map[string]int{}
 	for _, r := range rows {
-		if out[r.PostID] == nil {
-			out[r.PostID] = map[string]int{}
+		if loaded[r.PostID] == nil {
+			loaded[r.PostID] = map[string]int{}
 		}
-		out[r.PostID][r.Emoji] = r.N
+		loaded[r.PostID][r.Emoji] = r.N
+	}
+	for _, id := range missing {
+		m := loaded[id] // nil for posts without reactions: cached too, as the common case
+		s.reactionCache.Put(gen, id, m, now)
+		if m != nil {
+			out[id] = maps.Clone(m)
+		}
 	}
 	return out, nil
 }
@@ -128,32 +163,55 @@ type ViewerState struct {
 	Bookmarked map[string]bool
 }
 
-// StateOf returns the viewer's state for the posts in three queries.
+// StateOf returns the viewer's state for the posts in one query (three index lookups joined
+// by UNION ALL): it runs for every page shown, and each statement has a fixed cost.
 func (s *Service) StateOf(ctx context.Context, v *Viewer, postIDs []string) (ViewerState, error) {
 	st := ViewerState{Reaction: map[string]string{}, Shared: map[string]bool{}, Bookmarked: map[string]bool{}}
 	if v == nil || len(postIDs) == 0 {
 		return st, nil
 	}
-	var rs []Reaction
-	if err := s.DB.NewSelect().Model(&rs).Where("account_id = ? AND post_id IN (?)", v.ID, bun.In(postIDs)).Scan(ctx); err != nil {
-		return st, err
+	var rows []struct {
+		Kind   string `bun:"kind"`
+		PostID string `bun:"post_id"`
+		Emoji  string `bun:"emoji"`
 	}
-	for _, r := range rs {
-		st.Reaction[r.PostID] = r.Emoji
+	if s.DB.Engine == migrations.SQLite {
+		// Prepared once (db.Prepared), with the ids as one JSON array.
+		list, err := json.Marshal(postIDs)
+		if err != nil {
+			return st, err
+		}
+		stmt, err := s.DB.Prepared(ctx, `SELECT 'r' AS kind, post_id, emoji FROM reactions WHERE account_id = ?1 AND post_id IN (SELECT value FROM json_each(?2))
+		UNION ALL SELECT 's', reblog_of_id, '' FROM posts WHERE author_id = ?1 AND reblog_of_id IN (SELECT value FROM json_each(?2)) AND deleted_at IS NULL
+		UNION ALL SELECT 'b', post_id, '' FROM bookmarks WHERE account_id = ?1 AND post_id IN (SELECT value FROM json_each(?2))`)
+		if err != nil {
+			return st, err
+		}
+		res, err := stmt.QueryContext(ctx, v.ID, string(list))
+		if err == nil {
+			err = s.DB.ScanRows(ctx, res, &rows)
+		}
+		if err != nil {
+			return st, fmt.Errorf("viewer state of %s: %w", v.ID, err)
+		}
+	} else {
+		in := bun.In(postIDs)
+		if err := s.DB.NewRaw(`SELECT 'r' AS kind, post_id, emoji FROM reactions WHERE account_id = ? AND post_id IN (?)
+		UNION ALL SELECT 's', reblog_of_id, '' FROM posts WHERE author_id = ? AND reblog_of_id IN (?) AND deleted_at IS NULL
+		UNION ALL SELECT 'b', post_id, '' FROM bookmarks WHERE account_id = ? AND post_id IN (?)`,
+			v.ID, in, v.ID, in, v.ID, in).Scan(ctx, &rows); err != nil {
+			return st, fmt.Errorf("viewer state of %s: %w", v.ID, err)
+		}
 	}
-	var shared []string
-	if err := s.DB.NewSelect().Table("posts").Column("reblog_of_id").Where("author_id = ? AND reblog_of_id IN (?) AND deleted_at IS NULL", v.ID, bun.In(postIDs)).Scan(ctx, &shared); err != nil {
-		return st, err
-	}
-	for _, id := range shared {
-		st.Shared[id] = true
-	}
-	var bm []string
-	if err := s.DB.NewSelect().Table("bookmarks").Column("post_id").Where("account_id = ? AND post_id IN (?)", v.ID, bun.In(postIDs)).Scan(ctx, &bm); err != nil {
-		return st, err
-	}
-	for _, id := range bm {
-		st.Bookmarked[id] = true
+	for _, r := range rows {
+		switch r.Kind {
+		case "r":
+			st.Reaction[r.PostID] = r.Emoji
+		case "s":
+			st.Shared[r.PostID] = true
+		case "b":
+			st.Bookmarked[r.PostID] = true
+		}
 	}
 	return st, nil
 }

@@ -67,6 +67,7 @@ func newWorld(t *testing.T, d *db.DB) *world {
 		ProfileURL: func(m markup.Mention) string { return "https://acme.example/people/" + m.Username }})
 	w.svc = posts.New(posts.Deps{DB: d, Clock: c, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Accounts: acc, Follows: w.fol, Markup: md, BaseURL: base})
 	w.fol.Hooks = append(w.fol.Hooks, w.svc)
+	acc.Returned = w.svc.Regenerate // as the node wires it
 	if _, err := w.fol.Follow(ctx, w.users["follower"].ID, w.users["author"].ID); err != nil {
 		t.Fatal(err)
 	}
@@ -381,6 +382,15 @@ func TestBackgroundFanOut(t *testing.T) {
 			}
 			fans = append(fans, u)
 		}
+		// Big fan-outs reach the followers active within accounts.ActiveWindow: all fans but
+		// the last have signed in; the last never has.
+		away := fans[len(fans)-1]
+		fans = fans[: len(fans)-1 : len(fans)-1]
+		for _, u := range append(fans, w.users["follower"]) {
+			if _, err := w.acc.CreateSession(ctx, u, "test", "127.0.0.1"); err != nil {
+				t.Fatal(err)
+			}
+		}
 		p := w.post(t, "author", posts.NewPost{Text: "to many"})
 		if !p.FanOutPending {
 			t.Fatal("a post to more than InlineFanOut followers was fanned out inline")
@@ -409,6 +419,37 @@ func TestBackgroundFanOut(t *testing.T) {
 		}
 		if n, _ := w.svc.FanOutPending(ctx, 200); n != 0 {
 			t.Errorf("fan-out ran again: %d", n)
+		}
+		if home(away) != 0 {
+			t.Fatal("the fan-out wrote into the feed of someone who never signed in")
+		}
+		// Coming back rebuilds the feed.
+		if _, err := w.acc.CreateSession(ctx, away, "test", "127.0.0.1"); err != nil {
+			t.Fatal(err)
+		}
+		if home(away) != 1 {
+			t.Fatal("the feed of someone returning was not rebuilt")
+		}
+		// Someone whose last visit is older than the window is skipped again, and rebuilt
+		// when a session is next used.
+		w.clock.Advance(accounts.ActiveWindow + time.Hour)
+		p2 := w.post(t, "author", posts.NewPost{Text: "while everyone was away"})
+		if _, err := w.svc.FanOutPending(ctx, 200); err != nil {
+			t.Fatal(err)
+		}
+		if home(fans[0]) != 1 {
+			t.Fatal("the fan-out wrote into the feed of someone away for longer than the window")
+		}
+		tok, _, err := w.acc.CreateToken(ctx, accounts.CLIActor(), fans[0].ID, "app", "read")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := w.acc.TokenUser(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		ps, err := w.svc.Home(ctx, posts.ViewerOf(fans[0]), posts.Page{})
+		if err != nil || len(ps) != 2 || ps[0].ID != p2.ID {
+			t.Fatalf("after returning with a token: %d posts, %v", len(ps), err)
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/cache"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
@@ -58,11 +59,19 @@ type Service struct {
 	hooks      []Hook
 	uploads    chan struct{}
 	fanoutWake chan struct{}
+	// postCache holds hydrated posts by id, reactionCache reaction counts by emoji by post
+	// id (cache.go).
+	postCache     *cache.TTL[Post]
+	reactionCache *cache.TTL[map[string]int]
 }
 
 // New makes the service.
 func New(d Deps) *Service {
-	return &Service{Deps: d, uploads: make(chan struct{}, 2), fanoutWake: make(chan struct{}, 1)}
+	if d.Clock == nil {
+		d.Clock = clock.System{} // the caches need a clock even where nothing else does
+	}
+	return &Service{Deps: d, uploads: make(chan struct{}, 2), fanoutWake: make(chan struct{}, 1),
+		postCache: cache.New[Post](postCacheTTL, postCacheMax), reactionCache: cache.New[map[string]int](reactionCacheTTL, postCacheMax)}
 }
 
 // AddHook registers a listener for the core's events.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/atrium-social/atrium/internal/cache"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
@@ -71,7 +72,17 @@ type Service struct {
 	client *outbound.Client
 	clock  clock.Clock
 	log    *slog.Logger
+	// byPost caches ForPosts' answer per post (nil: no card) for cardCacheTTL: every feed
+	// page asks for the cards of the same posts. Storing a preview in this process clears it
+	// (a new card shows at once); another process's fetch shows within the TTL.
+	byPost *cache.TTL[*Preview]
 }
+
+// Bounds of the per-post card cache.
+const (
+	cardCacheTTL = 10 * time.Second
+	cardCacheMax = 8192
+)
 
 // New returns a service that fetches through client (which must be the node's SSRF-safe
 // client) and stores in d. A nil log discards.
@@ -79,7 +90,7 @@ func New(d *db.DB, client *outbound.Client, c clock.Clock, log *slog.Logger) *Se
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{db: d, client: client, clock: c, log: log}
+	return &Service{db: d, client: client, clock: c, log: log, byPost: cache.New[*Preview](cardCacheTTL, cardCacheMax)}
 }
 
 // Fetch fetches and stores the preview of one URL; a background job calls it after a post
@@ -215,6 +226,9 @@ func (s *Service) store(ctx context.Context, p *Preview) error {
 		Set("site_name = EXCLUDED.site_name").
 		Set("fetched_at = EXCLUDED.fetched_at").
 		Exec(ctx)
+	// Any post may link the URL and the cache does not know which: fetches are rare next to
+	// reads, so they clear it all, after the write.
+	s.byPost.ForgetIf(func(*Preview) bool { return true })
 	return err
 }
 
@@ -242,15 +256,43 @@ func (s *Service) ForPosts(ctx context.Context, postIDs []string) (map[string]*P
 	out := map[string]*Preview{}
 	ids := make([]string, 0, len(postIDs))
 	seen := map[string]bool{}
+	now := s.clock.Now()
 	for _, id := range postIDs {
-		if id != "" && !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
+		if id == "" || seen[id] {
+			continue
 		}
+		seen[id] = true
+		if p, ok := s.byPost.Get(id, now); ok {
+			if p != nil {
+				cp := *p // a copy: callers may change what they get
+				out[id] = &cp
+			}
+			continue
+		}
+		ids = append(ids, id)
 	}
 	if len(ids) == 0 {
 		return out, nil
 	}
+	gen := s.byPost.Generation()
+	loaded, err := s.load(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		p := loaded[id]
+		s.byPost.Put(gen, id, p, now)
+		if p != nil {
+			cp := *p
+			out[id] = &cp
+		}
+	}
+	return out, nil
+}
+
+// load reads the previews of posts from the database, for ForPosts.
+func (s *Service) load(ctx context.Context, ids []string) (map[string]*Preview, error) {
+	out := map[string]*Preview{}
 
 	var rows []linkRow
 	err := s.db.NewSelect().

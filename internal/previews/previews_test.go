@@ -514,3 +514,30 @@ func TestForPostsAfterFetch(t *testing.T) {
 		check(t, got["p1"], Preview{URL: u, Status: StatusOK, Title: "Fetched"})
 	})
 }
+
+// ForPosts caches its answer per post: a preview stored by this process shows at once
+// (TestForPostsAfterFetch), one stored by another process once the cache's TTL has passed.
+func TestForPostsCacheTTL(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		s, clk := newService(t, d)
+		u := "https://example.com/a"
+		insertPost(t, d, "p1", "look: "+u, u)
+		ctx := context.Background()
+		if got, err := s.ForPosts(ctx, []string{"p1"}); err != nil || len(got) != 0 {
+			t.Fatalf("before any preview: %v, %v", got, err)
+		}
+		// Another process stores the preview: straight into the table, not through s.
+		if _, err := d.NewInsert().Model(&Preview{URL: u, Status: StatusOK, Title: "Elsewhere", FetchedAt: t0}).Exec(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(cardCacheTTL + time.Second)
+		got, err := s.ForPosts(ctx, []string{"p1"})
+		if err != nil || got["p1"] == nil || got["p1"].Title != "Elsewhere" {
+			t.Fatalf("after the TTL: %v, %v; want the other process's preview", got, err)
+		}
+		got["p1"].Title = "changed by a caller"
+		if again, _ := s.ForPosts(ctx, []string{"p1"}); again["p1"].Title != "Elsewhere" {
+			t.Fatalf("a caller's change reached the cache: %q", again["p1"].Title)
+		}
+	})
+}

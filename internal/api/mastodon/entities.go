@@ -102,7 +102,7 @@ func noteHTML(bio string) string {
 
 // workFields maps the work profile onto Mastodon profile fields, so apps show it.
 func workFields(u *accounts.User) []Field {
-	out := []Field{}
+	out := make([]Field, 0, 5) // sized once: every status of a page renders its author
 	add := func(name, v string) {
 		if v != "" {
 			out = append(out, Field{Name: name, Value: html.EscapeString(v)})

@@ -1,6 +1,9 @@
 package mastodon
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/internal/errs"
@@ -63,8 +66,19 @@ func (a *api) timeline(load func(c *fiber.Ctx, v *posts.Viewer, pg posts.Page) (
 			ids[i] = p.ID
 		}
 		linkHeader(c, a.BaseURL(c.UserContext()), ids)
-		return c.JSON(out)
+		return writeJSON(c, out)
 	}
+}
+
+// writeJSON answers with v encoded straight into the response buffer, which the server
+// reuses, instead of c.JSON's encode-then-copy: a page of statuses is ~40 KB, and at
+// thousands of pages a second that copy was a good part of the garbage collector's work.
+func writeJSON(c *fiber.Ctx, v any) error {
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	if err := json.NewEncoder(c.Response().BodyWriter()).Encode(v); err != nil {
+		return fmt.Errorf("encode the answer: %w", err)
+	}
+	return nil
 }
 
 func (a *api) bookmarks(c *fiber.Ctx) error {

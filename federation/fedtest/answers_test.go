@@ -87,3 +87,29 @@ func TestKeysAreMadeWithTheAccount(t *testing.T) {
 		t.Fatal("no key pair after the account's jobs ran")
 	}
 }
+
+// TestReplyFetchesItsUnknownParent: a reply that reaches acme before (or without) its public
+// parent is threaded under the parent, fetched once from its origin.
+func TestReplyFetchesItsUnknownParent(t *testing.T) {
+	acme, globex := pair(t)
+	alice := acme.NewUser(t, "alice")
+	bob := globex.NewUser(t, "bob")
+	// Nobody on acme follows bob: his post stays on globex.
+	parent := post(t, bob, map[string]any{"status": "Release train leaves Friday", "visibility": "public"})
+	nodetest.Settle(t, acme, globex)
+	// His reply mentions alice, so it is delivered to acme, which has never seen the parent.
+	post(t, bob, map[string]any{"status": "@alice@" + acme.Host() + " can Acme make it?", "visibility": "public",
+		"in_reply_to_id": parent.ID})
+	nodetest.Settle(t, acme, globex)
+	p, err := acme.Posts.ByURI(t.Context(), parent.URI)
+	if err != nil {
+		t.Fatalf("the parent was not fetched: %v", err)
+	}
+	var ctx struct {
+		Descendants []status `json:"descendants"`
+	}
+	alice.Call("GET", "/api/v1/statuses/"+p.ID+"/context", nil, &ctx)
+	if len(ctx.Descendants) != 1 || !strings.Contains(ctx.Descendants[0].Content, "can Acme make it") {
+		t.Fatalf("the reply is not threaded under its fetched parent: %+v", ctx.Descendants)
+	}
+}

@@ -50,6 +50,16 @@ func (in *Inbox) create(ctx context.Context, actor *accounts.User, d *activity.D
 	if err != nil {
 		return err
 	}
+	if n.InReplyTo != "" && rn.InReplyToID == "" && relevant {
+		// The parent is unknown here: it may never have been sent to us, or it sits in another
+		// inbox batch not yet committed. One fetch from its origin threads the reply either way
+		// (storing by URI is idempotent). The fetched post's own parent is not fetched: depth 1.
+		if parent, ferr := in.fetchPost(ctx, n.InReplyTo); ferr == nil {
+			rn.InReplyToID = parent.ID
+		} else {
+			in.Log.Debug("inbox: parent not fetched; the reply starts its own thread", "parent", n.InReplyTo, "err", ferr)
+		}
+	}
 	if !relevant {
 		return ignore("not addressed to, followed by or answering anyone here")
 	}

@@ -228,6 +228,10 @@ func (o *Outbox) send(ctx context.Context, signer *accounts.User, a *activity.Ac
 		return jobs.Permanent(fmt.Errorf("encode %s: %w", a.ID, err))
 	}
 	c := o.conv(ctx)
-	return o.Delivery.Send(ctx, o.DB, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: signer.ID, KeyID: c.KeyID(signer),
-		ObjectURI: objectURI, Body: body}, inboxes)
+	// One transaction for the activity and all its deliveries: a crash half-way would make
+	// this job run again and re-send to inboxes already served.
+	return o.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return o.Delivery.Send(ctx, tx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: signer.ID, KeyID: c.KeyID(signer),
+			ObjectURI: objectURI, Body: body}, inboxes)
+	})
 }

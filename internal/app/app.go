@@ -51,6 +51,7 @@ import (
 	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/realtime"
 	"github.com/atrium-social/atrium/internal/server"
+	"github.com/atrium-social/atrium/migrations"
 	"github.com/atrium-social/atrium/web"
 )
 
@@ -267,6 +268,14 @@ func (n *Node) fetchPreviews(ctx context.Context, p *posts.Post) {
 // Start runs the node's background work until ctx ends: the job queue, and the periodic
 // trim that keeps every home feed at posts.FeedKeep entries.
 func (n *Node) Start(ctx context.Context) {
+	if n.DB.Engine == migrations.SQLite {
+		// One process owns a SQLite node: leases left by a crashed run belong to nobody.
+		if freed, err := n.Jobs.ReleaseLeases(ctx); err != nil {
+			n.Log.Warn("jobs: release leases of an earlier run", "err", err)
+		} else if freed > 0 {
+			n.Log.Info("jobs: resumed jobs an earlier run had claimed", "jobs", freed)
+		}
+	}
 	n.Jobs.Start(ctx)
 	go n.Posts.RunFanOut(ctx)
 	go func() {

@@ -29,6 +29,22 @@ func (q *Queue) Start(ctx context.Context) {
 	go q.dispatch(ctx)
 }
 
+// ReleaseLeases frees every pending job's lease. Call it before Start only where this process
+// is the queue's only worker (SQLite: one node process owns the file), so jobs a killed
+// process had claimed run at once instead of after their lease runs out.
+func (q *Queue) ReleaseLeases(ctx context.Context) (int, error) {
+	var n int64
+	err := q.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Table("jobs").Set("locked_until = NULL").
+			Where("state = ? AND locked_until IS NOT NULL", StatePending).Exec(ctx)
+		if err == nil {
+			n, _ = res.RowsAffected()
+		}
+		return err
+	})
+	return int(n), err
+}
+
 // Close stops claiming, cancels the contexts of running handlers and waits for them to
 // return. A job whose handler fails because of the shutdown is released without counting
 // the attempt, so it runs again promptly on the next start; one that succeeded is deleted.

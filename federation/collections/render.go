@@ -105,15 +105,3 @@ func announce(c convert.Converter, share, orig *posts.Post, sharer, origAuthor *
 	return c.Announce(share, c.ActorURI(sharer), orig.URI, []string{activity.Public},
 		[]string{c.Followers(sharer), c.ActorURI(origAuthor)})
 }
-
-func appendNew(list []string, s string) []string {
-	if s == "" {
-		return list
-	}
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
-}

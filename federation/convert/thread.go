@@ -30,10 +30,10 @@ func (c Converter) ThreadNote(t *Thread) *activity.Note {
 		if u.ID == t.Author.ID {
 			continue // a reply inherits the root's recipients, which may include its own author
 		}
-		addressed = appendNew(addressed, c.ActorURI(u))
+		addressed = AppendNew(addressed, c.ActorURI(u))
 	}
 	if t.ParentAuthor != nil && t.ParentAuthor.ID != t.Author.ID {
-		addressed = appendNew(addressed, c.ActorURI(t.ParentAuthor))
+		addressed = AppendNew(addressed, c.ActorURI(t.ParentAuthor))
 	}
 	to, cc := c.Addressing(t.Author, t.Root, t.RootAuthor, addressed)
 	// A hydrated post lists only its own mentions; mark them from the resolved list.
@@ -47,7 +47,9 @@ func (c Converter) ThreadNote(t *Thread) *activity.Note {
 	return c.Note(&p, t.Author, t.ParentURI, to, cc, mentions)
 }
 
-func appendNew(list []string, s string) []string {
+// AppendNew appends s to list unless it is empty or already there (addressing and inbox
+// lists keep their order and hold each entry once).
+func AppendNew(list []string, s string) []string {
 	if s == "" {
 		return list
 	}

@@ -19,7 +19,7 @@ import (
 	"github.com/atrium-social/atrium/internal/posts"
 )
 
-// errIgnored marks an activity we understood and chose not to apply.
+// ignored marks an activity we understood and chose not to apply.
 type ignored struct{ why string }
 
 func (e ignored) Error() string { return "ignored: " + e.why }

@@ -92,7 +92,7 @@ func (o *Outbox) inboxes(ctx context.Context, t *convert.Thread) ([]string, erro
 		if personal {
 			in = u.Remote.Inbox
 		}
-		out = appendNew(out, in)
+		out = convert.AppendNew(out, in)
 	}
 	direct := t.Root.Audience == posts.Direct
 	for _, u := range t.Recipients {
@@ -116,7 +116,7 @@ func (o *Outbox) inboxes(ctx context.Context, t *convert.Thread) ([]string, erro
 				return nil, err
 			}
 			for _, in := range inboxes {
-				out = appendNew(out, in)
+				out = convert.AppendNew(out, in)
 			}
 		}
 	}
@@ -229,7 +229,7 @@ func (o *Outbox) sendAnnounce(ctx context.Context, e event) error {
 		return err
 	}
 	for _, in := range more {
-		inboxes = appendNew(inboxes, in)
+		inboxes = convert.AppendNew(inboxes, in)
 	}
 	a := c.Announce(share, c.ActorURI(sharer), orig.URI, []string{activity.Public},
 		[]string{c.Followers(sharer), c.ActorURI(origAuthor)})
@@ -304,15 +304,3 @@ func (o *Outbox) sendProfile(ctx context.Context, e event) error {
 }
 
 func stamp(e event) string { return e.At.UTC().Format("20060102T150405.000000000") }
-
-func appendNew(list []string, s string) []string {
-	if s == "" {
-		return list
-	}
-	for _, x := range list {
-		if x == s {
-			return list
-		}
-	}
-	return append(list, s)
-}

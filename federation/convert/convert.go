@@ -12,6 +12,8 @@
 //	Delete        <post>#delete
 //	Like          <person>#likes/<post id>/<unix-nanos>
 //	Follow        <person>#follows/<ulid>
+//	Block         <person>#blocks/<ulid>
+//	Flag          <base>/actor#flags/<report id>
 //	Accept/Undo   <the activity>/accept, /undo/<unix-nanos>
 package convert
 
@@ -144,6 +146,14 @@ func (c Converter) Undo(inner *activity.Activity, at time.Time) *activity.Activi
 func (c Converter) Announce(share *posts.Post, actor, objectURI string, to, cc []string) *activity.Activity {
 	return activity.NewAnnounce(share.URI, actor, objectURI, to, cc, share.CreatedAt)
 }
+
+// BlockID mints the id of a Block sent by a local person.
+func (c Converter) BlockID(u *accounts.User, ulid string) string {
+	return c.ActorURI(u) + "#blocks/" + ulid
+}
+
+// FlagID is the id of the Flag that forwards a report filed here.
+func (c Converter) FlagID(reportID string) string { return c.InstanceActor() + "#flags/" + reportID }
 
 // FollowID mints the id of a Follow sent by a local person.
 func (c Converter) FollowID(u *accounts.User, ulid string) string {

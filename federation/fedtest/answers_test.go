@@ -54,7 +54,7 @@ func TestRejectBlockAndFlag(t *testing.T) {
 		t.Fatalf("after the block alice has %d followers and follows %d", followers, following)
 	}
 
-	// Flag: a report is accepted and recorded, never applied to anyone.
+	// Flag: a report is stored for acme's admins (applied), and acts on nobody.
 	send(fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Flag","actor":%q,"object":[%q],"content":"spam"}`,
 		bobURI+"#flags/1", bobURI, aliceURI))
 	nodetest.Settle(t, acme)
@@ -62,8 +62,12 @@ func TestRejectBlockAndFlag(t *testing.T) {
 	if err := acme.DB.NewSelect().Table("inbox_activities").Column("outcome").Where("kind = 'Flag'").Scan(t.Context(), &outcome); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(outcome, "reports are logged") {
+	if outcome != "applied" {
 		t.Fatalf("Flag outcome %q", outcome)
+	}
+	stored, err := acme.Reports.List(t.Context(), "", 10)
+	if err != nil || len(stored) != 1 || stored[0].TargetID != alice.User.ID || stored[0].Comment != "spam" {
+		t.Fatalf("acme's reports after the Flag: %+v, %v", stored, err)
 	}
 }
 

@@ -56,6 +56,7 @@ import (
 	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/reports"
 )
 
 // JobKind is the job that applies a stored activity.
@@ -70,6 +71,7 @@ type Deps struct {
 	Accounts *accounts.Service
 	Posts    *posts.Service
 	Follows  *follows.Service
+	Reports  *reports.Service // nil: reports from partners are logged and ignored
 	People   *people.Resolver
 	Delivery *delivery.Service
 	Markup   *markup.Renderer

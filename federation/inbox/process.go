@@ -281,8 +281,7 @@ func (in *Inbox) apply(ctx context.Context, d *activity.Document) error {
 	case activity.TypeBlock:
 		return in.block(ctx, actor, d)
 	case activity.TypeFlag:
-		in.Log.Info("inbox: report received from a partner", "actor", d.Actor(), "objects", d.ObjectIDs())
-		return ignore("reports are logged; the moderation queue comes with the admin issue")
+		return in.flag(ctx, actor, d)
 	}
 	return ignore("unsupported type %s", d.Type())
 }
@@ -385,6 +384,12 @@ func (in *Inbox) undo(ctx context.Context, actor *accounts.User, d *activity.Doc
 		return err
 	case activity.TypeAnnounce:
 		return in.Posts.UnshareRemote(ctx, actor, inner.ID())
+	case activity.TypeBlock:
+		target, err := in.localPerson(ctx, inner.ObjectID())
+		if err != nil || target == nil {
+			return err
+		}
+		return in.Follows.UnblockedFromRemote(ctx, actor.ID, target.ID)
 	}
 	return ignore("undo of %s is not supported", inner.Type())
 }
@@ -402,16 +407,70 @@ func (in *Inbox) like(ctx context.Context, actor *accounts.User, d *activity.Doc
 	return err
 }
 
-// block ends follows both ways between the actor and the local person blocked.
+// block ends follows both ways between the actor and the local person blocked, and keeps
+// the block: the person cannot follow the actor until Undo{Block}.
 func (in *Inbox) block(ctx context.Context, actor *accounts.User, d *activity.Document) error {
 	target, err := in.localPerson(ctx, d.ObjectID())
-	if err != nil || target == nil {
+	if err != nil {
 		return err
 	}
-	if err := in.Follows.UnfollowedFromRemote(ctx, actor.ID, target.ID); err != nil {
-		return err
+	if target == nil {
+		return ignore("block of %s, who is not a person here", d.ObjectID())
 	}
-	return in.Follows.Rejected(ctx, target.ID, actor.ID)
+	return in.Follows.BlockedFromRemote(ctx, actor.ID, target.ID, d.ID())
+}
+
+// flag stores a partner's report (Flag{account, posts...}, usually from its instance actor)
+// for our admins. The reported account is the first local person named, else the author of
+// the first local post named; posts by others are left out.
+func (in *Inbox) flag(ctx context.Context, actor *accounts.User, d *activity.Document) error {
+	if in.Reports == nil {
+		in.Log.Info("inbox: report received from a partner", "actor", d.Actor(), "objects", d.ObjectIDs())
+		return ignore("this node keeps no reports")
+	}
+	base := strings.TrimSuffix(in.BaseURL(ctx), "/")
+	var target *accounts.User
+	var reported []*posts.Post
+	for _, uri := range d.ObjectIDs() {
+		if !strings.HasPrefix(uri, base+"/") {
+			continue // only what is ours is ours to judge
+		}
+		if u, err := in.localPerson(ctx, uri); err != nil {
+			return err
+		} else if u != nil {
+			if target == nil {
+				target = u
+			}
+			continue
+		}
+		p, err := in.Posts.ByURI(ctx, uri)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		reported = append(reported, p)
+	}
+	if target == nil {
+		for _, p := range reported {
+			if u, err := in.Accounts.Lookup(ctx, p.AuthorID); err == nil && u.Remote == nil {
+				target = u
+				break
+			}
+		}
+	}
+	if target == nil {
+		return ignore("report about nobody here")
+	}
+	var postIDs []string
+	for _, p := range reported {
+		if p.AuthorID == target.ID {
+			postIDs = append(postIDs, p.ID)
+		}
+	}
+	in.Log.Info("inbox: report received from a partner", "actor", d.Actor(), "target", target.Username, "posts", len(postIDs))
+	return in.Reports.Received(ctx, actor.ID, target.ID, postIDs, d.Ext.Content, d.ID())
 }
 
 // deleteActor applies an account deletion: the account is marked deleted, its follows go,

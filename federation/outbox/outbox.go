@@ -42,6 +42,7 @@ import (
 	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/posts"
+	"github.com/atrium-social/atrium/internal/reports"
 )
 
 // JobKind is the job that turns a change into deliveries.
@@ -54,6 +55,7 @@ type Deps struct {
 	Accounts *accounts.Service
 	Posts    *posts.Service
 	Follows  *follows.Service
+	Reports  *reports.Service
 	Delivery *delivery.Service
 	People   *people.Resolver
 	Keys     *keys.Store
@@ -63,7 +65,7 @@ type Deps struct {
 	BaseURL  func(ctx context.Context) string
 }
 
-// Outbox implements posts.Hook, posts.UnreactHook and follows.RemoteHook.
+// Outbox implements posts.Hook, posts.UnreactHook, follows.RemoteHook and reports.Forward.
 type Outbox struct{ Deps }
 
 // New makes the outbox and registers its job.
@@ -80,7 +82,8 @@ type event struct {
 	AccountID string    `json:"account_id,omitempty"` // the local person acting
 	OtherID   string    `json:"other_id,omitempty"`   // the remote account (follows)
 	Emoji     string    `json:"emoji,omitempty"`
-	URI       string    `json:"uri,omitempty"` // the Follow's id
+	URI       string    `json:"uri,omitempty"` // the Follow's (Block's) id
+	ReportID  string    `json:"report_id,omitempty"`
 	At        time.Time `json:"at"`
 }
 
@@ -187,6 +190,32 @@ func (o *Outbox) FollowAccepted(ctx context.Context, tx bun.IDB, f *follows.Fede
 	return o.queue(ctx, tx, event{Kind: "accept", AccountID: f.FolloweeID, OtherID: f.FollowerID, URI: f.ActivityURI})
 }
 
+// FollowRejected queues Reject{Follow} to a remote account whose Follow a local person
+// refused (they block it).
+func (o *Outbox) FollowRejected(ctx context.Context, tx bun.IDB, f *follows.Federated) error {
+	return o.queue(ctx, tx, event{Kind: "reject", AccountID: f.FolloweeID, OtherID: f.FollowerID, URI: f.ActivityURI})
+}
+
+// Blocked names the Block and queues it to the blocked account's personal inbox.
+func (o *Outbox) Blocked(ctx context.Context, tx bun.IDB, b *follows.Block) error {
+	u, err := o.Accounts.Get(ctx, b.BlockerID)
+	if err != nil {
+		return err
+	}
+	b.ActivityURI = o.conv(ctx).BlockID(u, ids.New(o.Clock.Now()))
+	return o.queue(ctx, tx, event{Kind: "block", AccountID: b.BlockerID, OtherID: b.BlockedID, URI: b.ActivityURI})
+}
+
+// Unblocked queues Undo{Block}.
+func (o *Outbox) Unblocked(ctx context.Context, tx bun.IDB, b *follows.Block) error {
+	return o.queue(ctx, tx, event{Kind: "unblock", AccountID: b.BlockerID, OtherID: b.BlockedID, URI: b.ActivityURI})
+}
+
+// ReportForwarded queues a Flag, from the node's own actor, to the reported account's node.
+func (o *Outbox) ReportForwarded(ctx context.Context, tx bun.IDB, r *reports.Report) error {
+	return o.queue(ctx, tx, event{Kind: "flag", ReportID: r.ID, OtherID: r.TargetID})
+}
+
 func (o *Outbox) conv(ctx context.Context) convert.Converter {
 	return convert.Converter{Base: strings.TrimSuffix(o.BaseURL(ctx), "/")}
 }
@@ -205,8 +234,10 @@ func (o *Outbox) run(ctx context.Context, j *jobs.Job) error {
 		err = o.sendLike(ctx, e)
 	case "announce", "unannounce":
 		err = o.sendAnnounce(ctx, e)
-	case "follow", "unfollow", "accept":
+	case "follow", "unfollow", "accept", "reject", "block", "unblock":
 		err = o.sendFollow(ctx, e)
+	case "flag":
+		err = o.sendFlag(ctx, e)
 	case "profile", "gone":
 		err = o.sendProfile(ctx, e)
 	default:
@@ -227,11 +258,27 @@ func (o *Outbox) send(ctx context.Context, signer *accounts.User, a *activity.Ac
 	if err != nil {
 		return jobs.Permanent(fmt.Errorf("encode %s: %w", a.ID, err))
 	}
-	c := o.conv(ctx)
+	return o.deliver(ctx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: signer.ID, KeyID: o.conv(ctx).KeyID(signer),
+		ObjectURI: objectURI, Body: body}, inboxes)
+}
+
+// sendAsInstance encodes a and hands it to delivery, signed by the node's own actor.
+func (o *Outbox) sendAsInstance(ctx context.Context, a *activity.Activity, objectURI string, inboxes []string) error {
+	if len(inboxes) == 0 {
+		return nil
+	}
+	body, err := activity.Encode(a)
+	if err != nil {
+		return jobs.Permanent(fmt.Errorf("encode %s: %w", a.ID, err))
+	}
+	return o.deliver(ctx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: keys.Instance,
+		KeyID: o.conv(ctx).InstanceActor() + "#main-key", ObjectURI: objectURI, Body: body}, inboxes)
+}
+
+func (o *Outbox) deliver(ctx context.Context, a delivery.Activity, inboxes []string) error {
 	// One transaction for the activity and all its deliveries: a crash half-way would make
 	// this job run again and re-send to inboxes already served.
 	return o.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return o.Delivery.Send(ctx, tx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: signer.ID, KeyID: c.KeyID(signer),
-			ObjectURI: objectURI, Body: body}, inboxes)
+		return o.Delivery.Send(ctx, tx, a, inboxes)
 	})
 }

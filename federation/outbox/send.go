@@ -239,7 +239,8 @@ func (o *Outbox) sendAnnounce(ctx context.Context, e event) error {
 	return o.send(ctx, sharer, a, orig.URI, inboxes)
 }
 
-// sendFollow sends Follow, Undo{Follow} or Accept{Follow}.
+// sendFollow sends Follow, Undo{Follow}, Accept{Follow}, Reject{Follow}, Block or Undo{Block},
+// always to the remote account's personal inbox.
 func (o *Outbox) sendFollow(ctx context.Context, e event) error {
 	local, err := o.Accounts.Get(ctx, e.AccountID)
 	if err != nil {
@@ -259,6 +260,13 @@ func (o *Outbox) sendFollow(ctx context.Context, e event) error {
 	case "accept":
 		follow := activity.NewFollow(e.URI, remote.Remote.URI, c.ActorURI(local))
 		a = activity.NewAccept(c.ActorURI(local)+"#accepts/"+stamp(e), c.ActorURI(local), follow)
+	case "reject":
+		follow := activity.NewFollow(e.URI, remote.Remote.URI, c.ActorURI(local))
+		a = activity.NewReject(c.ActorURI(local)+"#rejects/"+stamp(e), c.ActorURI(local), follow)
+	case "block":
+		a = activity.NewBlock(e.URI, c.ActorURI(local), remote.Remote.URI)
+	case "unblock":
+		a = c.Undo(activity.NewBlock(e.URI, c.ActorURI(local), remote.Remote.URI), e.At)
 	}
 	a.To = []string{remote.Remote.URI}
 	return o.send(ctx, local, a, remote.Remote.URI, []string{remote.Remote.Inbox})
@@ -304,3 +312,37 @@ func (o *Outbox) sendProfile(ctx context.Context, e event) error {
 }
 
 func stamp(e event) string { return e.At.UTC().Format("20060102T150405.000000000") }
+
+// sendFlag forwards a report to the reported account's node: Flag{account, posts...} from the
+// node's own actor (as Mastodon does, so the reporter stays anonymous), to the node's shared
+// inbox.
+func (o *Outbox) sendFlag(ctx context.Context, e event) error {
+	r, err := o.Reports.Get(ctx, e.ReportID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	target, err := o.Accounts.Lookup(ctx, r.TargetID)
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	if target.Remote == nil {
+		return nil // nobody else to tell
+	}
+	objects := []string{target.Remote.URI}
+	for _, id := range r.PostIDs() {
+		p, err := o.Posts.Load(ctx, id)
+		if errs.Is(err, errs.NotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if p.AuthorID == target.ID {
+			objects = convert.AppendNew(objects, p.URI)
+		}
+	}
+	c := o.conv(ctx)
+	a := activity.NewFlag(c.FlagID(r.ID), c.InstanceActor(), r.Comment, objects...)
+	a.To = []string{target.Remote.URI}
+	return o.sendAsInstance(ctx, a, target.Remote.URI, []string{target.Remote.BestInbox()})
+}

@@ -50,6 +50,7 @@ import (
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/realtime"
+	"github.com/atrium-social/atrium/internal/reports"
 	"github.com/atrium-social/atrium/internal/server"
 	"github.com/atrium-social/atrium/migrations"
 	"github.com/atrium-social/atrium/web"
@@ -78,6 +79,7 @@ type Node struct {
 	Posts    *posts.Service
 	Follows  *follows.Service
 	Notify   *notify.Service
+	Reports  *reports.Service
 	Previews *previews.Service
 	Jobs     *jobs.Queue
 	Hub      *realtime.Hub
@@ -168,7 +170,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	n.buildSocial(o)
 	n.buildFederation()
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
-		Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
+		Notify: n.Notify, Reports: n.Reports, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
 		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	if err := mastodon.Register(md); err != nil {
@@ -236,6 +238,7 @@ func (n *Node) buildSocial(o Options) {
 	n.Notify = &notify.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts}
 	n.Posts.AddHook(n.Notify)
 	n.Follows.Hooks = []follows.Hook{n.Posts, n.Notify}
+	n.Reports = &reports.Service{DB: n.DB, Clock: n.Clock}
 	n.Jobs.Handle("link_preview", func(ctx context.Context, j *jobs.Job) error {
 		var u string
 		if err := j.Decode(&u); err != nil {

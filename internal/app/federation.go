@@ -37,7 +37,7 @@ func (n *Node) buildFederation() {
 	n.Delivery = delivery.New(delivery.Deps{DB: n.DB, Jobs: n.Jobs, Keys: n.Keys, HTTP: n.Outbound, Clock: n.Clock,
 		Log: n.Log, Allowed: n.Partners.Allowed, UserAgent: ua})
 	n.Outbox = outbox.New(outbox.Deps{DB: n.DB, Jobs: n.Jobs, Accounts: n.Accounts, Posts: n.Posts, Follows: n.Follows,
-		Delivery: n.Delivery, People: n.People, Keys: n.Keys, Orgs: n.Orgs, Clock: n.Clock, Log: n.Log, BaseURL: n.URL})
+		Reports: n.Reports, Delivery: n.Delivery, People: n.People, Keys: n.Keys, Orgs: n.Orgs, Clock: n.Clock, Log: n.Log, BaseURL: n.URL})
 	n.Posts.AddHook(n.Outbox)
 	n.Accounts.Changed = n.Outbox.ProfileChanged
 	// Every person gets an RSA-2048 key pair when their account is made. Generating one costs
@@ -54,6 +54,7 @@ func (n *Node) buildFederation() {
 		return err
 	}, jobs.Concurrency(1))
 	n.Follows.Remote = n.Outbox
+	n.Reports.Forward = n.Outbox
 	n.Follows.IsRemote = func(ctx context.Context, id string) (bool, error) {
 		u, err := n.Accounts.Lookup(ctx, id)
 		if err != nil {
@@ -66,6 +67,6 @@ func (n *Node) buildFederation() {
 		Follows: n.Follows, BaseURL: n.URL, Verify: collections.VerifyWith(verifier)})
 	n.Inbox = inbox.Register(inbox.Deps{App: n.Server.App, DB: n.DB, Jobs: n.Jobs,
 		Verifier: verifier, Accounts: n.Accounts, Posts: n.Posts,
-		Follows: n.Follows, People: n.People, Delivery: n.Delivery, Markup: n.Markup, Clock: n.Clock, Log: n.Log,
+		Follows: n.Follows, Reports: n.Reports, People: n.People, Delivery: n.Delivery, Markup: n.Markup, Clock: n.Clock, Log: n.Log,
 		BaseURL: n.URL, Allowed: n.Partners.Allowed, Media: n.RemoteMedia})
 }

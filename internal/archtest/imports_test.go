@@ -24,6 +24,7 @@ var features = map[string][]string{
 	"internal/follows":  {"internal/posts", "internal/notify", "internal/groups"},
 	"internal/posts":    {"internal/notify", "internal/chat", "internal/search"},
 	"internal/notify":   {"internal/chat"},
+	"internal/reports":  {"internal/posts", "internal/follows", "internal/notify"},
 	"internal/media":    {"internal/accounts", "internal/posts"},
 	"internal/previews": {"internal/posts"},
 	"internal/jobs":     {"internal/posts", "internal/accounts"},

@@ -46,6 +46,12 @@ func (s *Service) Follow(ctx context.Context, followerID, followeeID string) (cr
 	if followerID == followeeID {
 		return false, errs.E(errs.Invalid, "you cannot follow yourself")
 	}
+	if why, err := s.blockBetween(ctx, s.DB, followerID, followeeID); err != nil || why != "" {
+		if err != nil {
+			return false, err
+		}
+		return false, errs.E(errs.Forbidden, "%s", why)
+	}
 	if remote, err := s.isRemote(ctx, followeeID); err != nil || remote {
 		if err != nil {
 			return false, err
@@ -116,6 +122,8 @@ type Relationship struct {
 	Following  bool
 	FollowedBy bool
 	Requested  bool // a follow request waits for the remote node's answer
+	Blocking   bool // the viewer blocks the account
+	BlockedBy  bool // the account blocks the viewer (a remote account's node told us)
 }
 
 // Relationships returns the viewer's relationship to each id.
@@ -142,8 +150,13 @@ func (s *Service) Relationships(ctx context.Context, viewerID string, ids []stri
 	if err != nil {
 		return nil, err
 	}
+	blocking, blockedBy, err := s.blockedSets(ctx, viewerID, ids)
+	if err != nil {
+		return nil, err
+	}
 	for i, id := range ids {
-		out[i] = Relationship{ID: id, Following: following[id], FollowedBy: followedBy[id], Requested: requested[id]}
+		out[i] = Relationship{ID: id, Following: following[id], FollowedBy: followedBy[id], Requested: requested[id],
+			Blocking: blocking[id], BlockedBy: blockedBy[id]}
 	}
 	return out, nil
 }

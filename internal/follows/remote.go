@@ -39,6 +39,14 @@ type RemoteHook interface {
 	FollowWithdrawn(ctx context.Context, tx bun.IDB, f *Federated) error
 	// FollowAccepted: a remote account now follows a local person (send Accept{Follow}).
 	FollowAccepted(ctx context.Context, tx bun.IDB, f *Federated) error
+	// FollowRejected: a remote account asked to follow a local person who blocks it (send
+	// Reject{Follow}). f is not stored.
+	FollowRejected(ctx context.Context, tx bun.IDB, f *Federated) error
+	// Blocked: a local person blocked a remote account (send Block). The hook sets
+	// b.ActivityURI before the row is stored.
+	Blocked(ctx context.Context, tx bun.IDB, b *Block) error
+	// Unblocked: a local person lifted the block of a remote account (send Undo{Block}).
+	Unblocked(ctx context.Context, tx bun.IDB, b *Block) error
 }
 
 func (s *Service) isRemote(ctx context.Context, id string) (bool, error) {
@@ -141,8 +149,20 @@ func (s *Service) Rejected(ctx context.Context, followerID, followeeID string) e
 // FollowedFromRemote applies a remote account's Follow of a local person. Local people
 // accept every follower (as Workplace does), so the edge appears at once and Accept goes back.
 // A repeated Follow is answered with Accept again: the remote node may have lost the first.
+// A person who blocks the account answers Reject instead, and nothing is stored.
 func (s *Service) FollowedFromRemote(ctx context.Context, followerID, followeeID, activityURI string) error {
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		blocked, err := s.Blocking(ctx, tx, followeeID, followerID)
+		if err != nil {
+			return err
+		}
+		if blocked {
+			if s.Remote == nil {
+				return nil
+			}
+			return s.Remote.FollowRejected(ctx, tx, &Federated{FollowerID: followerID, FolloweeID: followeeID,
+				ActivityURI: activityURI, CreatedAt: s.Clock.Now()})
+		}
 		f := &Federated{FollowerID: followerID, FolloweeID: followeeID, ActivityURI: activityURI, State: Accepted, CreatedAt: s.Clock.Now()}
 		if _, err := tx.NewInsert().Model(f).On("CONFLICT (follower_id, followee_id) DO UPDATE").
 			Set("activity_uri = EXCLUDED.activity_uri, state = EXCLUDED.state").Exec(ctx); err != nil {

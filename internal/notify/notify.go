@@ -66,14 +66,16 @@ func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, po
 	now := s.Clock.Now()
 	n := &Notification{ID: ids.New(now), AccountID: to, Kind: kind, FromID: from, PostID: postID, Emoji: emoji, CreatedAt: now}
 	// Only active local people are notified here (remote accounts are told through
-	// federation): the check and the insert are one statement.
+	// federation), and never of the acts of an account they block: the checks and the insert
+	// are one statement.
 	at := "?"
 	if tx.Dialect().Name() == dialect.PG {
 		at = "CAST(? AS TIMESTAMPTZ)" // a literal in a SELECT list is text otherwise
 	}
 	res, err := tx.NewRaw(`INSERT INTO notifications (id, account_id, kind, from_id, post_id, emoji, created_at)
-		SELECT ?, u.id, ?, ?, ?, ?, `+at+` FROM users u WHERE u.id = ? AND u.state = 'active'`,
-		n.ID, n.Kind, n.FromID, n.PostID, n.Emoji, n.CreatedAt, to).Exec(ctx)
+		SELECT ?, u.id, ?, ?, ?, ?, `+at+` FROM users u WHERE u.id = ? AND u.state = 'active'
+		AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = ?)`,
+		n.ID, n.Kind, n.FromID, n.PostID, n.Emoji, n.CreatedAt, to, from).Exec(ctx)
 	if err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *account
 	if n.Published.IsZero() || n.Published.After(now) {
 		n.Published = now
 	}
-	p := &Post{ID: ids.New(now), URI: n.URI, AuthorID: author.ID, Audience: n.Audience, ContentHTML: n.ContentHTML,
+	p := &Post{ID: ids.New(n.Published), URI: n.URI, AuthorID: author.ID, Audience: n.Audience, ContentHTML: n.ContentHTML,
 		ContentText: markup.PlainText(n.ContentHTML), SpoilerText: truncate(n.SpoilerText, 500), Sensitive: n.Sensitive || n.SpoilerText != "",
 		Language: truncate(n.Language, 16), CreatedAt: n.Published}
 	p.ThreadID = p.ID

@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
+	"github.com/atrium-social/atrium/internal/reports"
 	"github.com/atrium-social/atrium/internal/server"
 )
 
@@ -31,6 +32,7 @@ type Deps struct {
 	Posts    *posts.Service
 	Follows  *follows.Service
 	Notify   *notify.Service
+	Reports  *reports.Service
 	Previews *previews.Service // nil: no link cards
 	// FetchPreviews queues link-preview fetches for a new or edited post (after commit).
 	FetchPreviews func(ctx context.Context, p *posts.Post)
@@ -62,6 +64,7 @@ func Register(d Deps) error {
 	a.statusRoutes(app)
 	a.timelineRoutes(app)
 	a.socialRoutes(app)
+	a.moderationRoutes(app)
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

@@ -80,7 +80,7 @@ func (a *api) relationships(c *fiber.Ctx) error {
 
 func relationship(r follows.Relationship) fiber.Map {
 	return fiber.Map{"id": r.ID, "following": r.Following, "showing_reblogs": r.Following, "notifying": false, "languages": nil,
-		"followed_by": r.FollowedBy, "blocking": false, "blocked_by": false, "muting": false, "muting_notifications": false,
+		"followed_by": r.FollowedBy, "blocking": r.Blocking, "blocked_by": r.BlockedBy, "muting": false, "muting_notifications": false,
 		"requested": r.Requested, "requested_by": false, "domain_blocking": false, "endorsed": false, "note": ""}
 }
 

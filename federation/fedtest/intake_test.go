@@ -152,3 +152,40 @@ func TestAllowlistRefusesNonPartnersBothWays(t *testing.T) {
 		t.Fatalf("initech resolving acme: %d", resp.StatusCode)
 	}
 }
+
+// TestForgedAnnounceContentIsNotTrusted: an Announce whose embedded object claims content for
+// a post is never taken at its word; the post is what its origin says, and an object on a
+// host that is not a partner is not fetched.
+func TestForgedAnnounceContentIsNotTrusted(t *testing.T) {
+	acme, globex := pair(t)
+	alice := acme.NewUser(t, "alice")
+	bob := globex.NewUser(t, "bob")
+	befriend(t, []*nodetest.Node{acme, globex}, alice, "@bob@"+globex.Host())
+	real := post(t, alice, map[string]any{"status": "The real announcement", "visibility": "public"})
+	bobURI := globex.URL(t.Context()) + "/users/bob"
+	announce := func(id, objectID string) []byte {
+		return []byte(fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":"Announce","actor":%q,
+			"to":["https://www.w3.org/ns/activitystreams#Public"],
+			"object":{"id":%q,"type":"Note","attributedTo":%q,"content":"FORGED","to":["https://www.w3.org/ns/activitystreams#Public"]}}`,
+			id, bobURI, objectID, bobURI))
+	}
+	for i, obj := range []string{real.URI, "http://evil.test/notes/1"} {
+		body := announce(fmt.Sprintf("%s#announces/%d", bobURI, i), obj)
+		if got := signedPost(t, acme, globex, bob.User.ID, bobURI+"#main-key", body, nil); got != http.StatusAccepted {
+			t.Fatalf("announce %d: status %d", i, got)
+		}
+	}
+	nodetest.Settle(t, acme, globex)
+	var forged int
+	if err := acme.DB.NewSelect().Table("posts").ColumnExpr("COUNT(*)").Where("content_html LIKE '%FORGED%'").Scan(t.Context(), &forged); err != nil {
+		t.Fatal(err)
+	}
+	if forged != 0 {
+		t.Fatalf("%d posts hold the forged content", forged)
+	}
+	var st status
+	alice.Call("GET", "/api/v1/statuses/"+real.ID, nil, &st)
+	if !strings.Contains(st.Content, "The real announcement") || st.Reblogs != 1 {
+		t.Fatalf("alice's post after the announces: %q, %d shares (want its own text, shared once)", st.Content, st.Reblogs)
+	}
+}

@@ -44,7 +44,7 @@ func (c offsetClock) Now() time.Time { return time.Now().UTC().Add(c.d) }
 func TestDeliveryChildProcess(t *testing.T) {
 	path := os.Getenv(envChildDB)
 	if path == "" {
-		t.Skip("helper process for TestCrashMidFanOutLosesNothing")
+		t.Skip("helper process: " + envChildDB + " is absent, so not started by TestCrashMidFanOutLosesNothing")
 	}
 	offset, err := time.ParseDuration(os.Getenv(envChildOffset))
 	if err != nil {
@@ -82,7 +82,7 @@ func TestDeliveryChildProcess(t *testing.T) {
 // by activity id as receivers do, exactly once.
 func TestCrashMidFanOutLosesNothing(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts child processes")
+		t.Skip("short: starts child processes")
 	}
 	const inboxes, killAt = 200, 60
 	ctx := context.Background()

@@ -7,6 +7,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/federation/convert"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/posts"
@@ -120,24 +121,35 @@ func (h *handler) remoteCanSee(ctx context.Context, owner string, root *posts.Po
 	return ok, nil
 }
 
-// status serves GET /users/:username/statuses/:id: the Note.
-func (h *handler) status(c *fiber.Ctx) error {
+// lookup is what both status routes do first: browsers go to the post's page, and a post the
+// caller may not read is answered 404 (or 401 for a bad signature). answered says the
+// response is written; otherwise s is readable by the caller or gone.
+func (h *handler) lookup(c *fiber.Ctx) (s *served, conv convert.Converter, answered bool, err error) {
 	ctx := c.UserContext()
 	id := c.Params("id")
 	if !wantsActivity(c) {
-		return h.toPostPage(c, id)
+		return nil, conv, true, h.toPostPage(c, id)
 	}
-	s, err := h.decide(ctx, h.caller(c), c.Params("username"), id)
-	if err != nil {
-		return err
+	if s, err = h.decide(ctx, h.caller(c), c.Params("username"), id); err != nil {
+		return nil, conv, true, err
 	}
-	conv := h.conv(ctx)
 	switch s.verdict {
 	case hidden:
-		return notFound(c)
+		return s, conv, true, notFound(c)
 	case unauthorized:
-		return badSignature(c)
-	case gone:
+		return s, conv, true, badSignature(c)
+	}
+	return s, h.conv(ctx), false, nil
+}
+
+// status serves GET /users/:username/statuses/:id: the Note.
+func (h *handler) status(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	s, conv, answered, err := h.lookup(c)
+	if answered || err != nil {
+		return err
+	}
+	if s.verdict == gone {
 		return h.tombstone(c, conv.Base+"/users/"+s.author.Username+"/statuses/"+s.post.ID, activity.TypeNote, s.post)
 	}
 	if s.post.ReblogOfID != nil {
@@ -159,20 +171,11 @@ func (h *handler) status(c *fiber.Ctx) error {
 // or the Announce of a share (whose id this is).
 func (h *handler) statusActivity(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	id := c.Params("id")
-	if !wantsActivity(c) {
-		return h.toPostPage(c, id)
-	}
-	s, err := h.decide(ctx, h.caller(c), c.Params("username"), id)
-	if err != nil {
+	s, conv, answered, err := h.lookup(c)
+	if answered || err != nil {
 		return err
 	}
-	conv := h.conv(ctx)
 	switch s.verdict {
-	case hidden:
-		return notFound(c)
-	case unauthorized:
-		return badSignature(c)
 	case gone:
 		self := conv.Base + "/users/" + s.author.Username + "/statuses/" + s.post.ID + "/activity"
 		former := activity.TypeCreate

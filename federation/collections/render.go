@@ -44,60 +44,13 @@ func (h *handler) load(ctx context.Context, id string) (*posts.Post, error) {
 // the delivery job runs) is looked up only among stored accounts: a GET must not make this
 // node fetch from other servers. One that is not stored yet is left out of to/cc.
 func (h *handler) thread(ctx context.Context, p, root *posts.Post) (*convert.Thread, error) {
-	t := &convert.Thread{Post: p, Root: root, Mentioned: map[string]bool{}}
-	var err error
-	if p.InReplyToID != nil {
-		parent, err := h.load(ctx, *p.InReplyToID)
-		if err != nil {
-			return nil, err
-		}
-		if parent != nil {
-			t.ParentURI = parent.URI
-			if t.ParentAuthor, err = h.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
-				return nil, fmt.Errorf("collections: author of %s: %w", parent.ID, err)
+	return convert.Loader{Posts: h.Posts, Accounts: h.Accounts}.Load(ctx, p, root,
+		func(ctx context.Context, r posts.Recipient) (string, error) {
+			if u, err := h.Accounts.RemoteByAcct(ctx, strings.TrimPrefix(r.AccountID, "acct:")); err == nil {
+				return u.ID, nil
 			}
-		}
-	}
-	if t.Author, err = h.Accounts.Lookup(ctx, p.AuthorID); err != nil {
-		return nil, fmt.Errorf("collections: author of %s: %w", p.ID, err)
-	}
-	t.RootAuthor = t.Author
-	if root.AuthorID != p.AuthorID {
-		if t.RootAuthor, err = h.Accounts.Lookup(ctx, root.AuthorID); err != nil {
-			return nil, fmt.Errorf("collections: author of %s: %w", root.ID, err)
-		}
-	}
-	recips, err := h.Posts.Recipients(ctx, p.ID, root.ID)
-	if err != nil {
-		return nil, fmt.Errorf("collections: recipients of %s: %w", p.ID, err)
-	}
-	var idList []string
-	for _, r := range recips {
-		id := r.AccountID
-		if acct, ok := strings.CutPrefix(id, "acct:"); ok {
-			u, err := h.Accounts.RemoteByAcct(ctx, acct)
-			if err != nil {
-				continue // not known here yet; the delivery job resolves it
-			}
-			id = u.ID
-		}
-		if r.Mentioned && r.PostID == p.ID {
-			t.Mentioned[id] = true
-		}
-		idList = append(idList, id)
-	}
-	people, err := h.Accounts.GetMany(ctx, idList)
-	if err != nil {
-		return nil, fmt.Errorf("collections: recipients of %s: %w", p.ID, err)
-	}
-	seen := map[string]bool{}
-	for _, id := range idList {
-		if u := people[id]; u != nil && !seen[id] {
-			seen[id] = true
-			t.Recipients = append(t.Recipients, u)
-		}
-	}
-	return t, nil
+			return "", nil // not known here yet; the delivery job resolves it
+		})
 }
 
 // announce renders a share of a public post as federation/outbox sends it.

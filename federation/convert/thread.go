@@ -1,8 +1,13 @@
 package convert
 
 import (
+	"context"
+	"fmt"
+	"strings"
+
 	"github.com/atrium-social/atrium/federation/activity"
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/posts"
 )
 
@@ -59,4 +64,75 @@ func AppendNew(list []string, s string) []string {
 		}
 	}
 	return append(list, s)
+}
+
+// Loader assembles Threads from storage, for the outbox (sending) and the collections
+// (serving), which differ only in how they treat an address still kept by acct.
+type Loader struct {
+	Posts    *posts.Service
+	Accounts *accounts.Service
+}
+
+// Resolve maps a recipient kept by acct ("acct:bob@globex.example") to an account id, or
+// returns "" to leave it out of the addressing.
+type Resolve func(ctx context.Context, r posts.Recipient) (string, error)
+
+// Load gathers p's thread; root is the post whose audience governs p. A parent that no longer
+// exists leaves the post unthreaded rather than failing.
+func (l Loader) Load(ctx context.Context, p, root *posts.Post, resolve Resolve) (*Thread, error) {
+	t := &Thread{Post: p, Root: root, Mentioned: map[string]bool{}}
+	var err error
+	if p.InReplyToID != nil {
+		parent, err := l.Posts.Load(ctx, *p.InReplyToID)
+		switch {
+		case err == nil:
+			t.ParentURI = parent.URI
+			if t.ParentAuthor, err = l.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
+				return nil, fmt.Errorf("thread: author of %s: %w", parent.ID, err)
+			}
+		case !errs.Is(err, errs.NotFound):
+			return nil, fmt.Errorf("thread: parent of %s: %w", p.ID, err)
+		}
+	}
+	if t.Author, err = l.Accounts.Lookup(ctx, p.AuthorID); err != nil {
+		return nil, fmt.Errorf("thread: author of %s: %w", p.ID, err)
+	}
+	t.RootAuthor = t.Author
+	if root.AuthorID != p.AuthorID {
+		if t.RootAuthor, err = l.Accounts.Lookup(ctx, root.AuthorID); err != nil {
+			return nil, fmt.Errorf("thread: author of %s: %w", root.ID, err)
+		}
+	}
+	recips, err := l.Posts.Recipients(ctx, p.ID, root.ID)
+	if err != nil {
+		return nil, fmt.Errorf("thread: recipients of %s: %w", p.ID, err)
+	}
+	var idList []string
+	for _, r := range recips {
+		id := r.AccountID
+		if strings.HasPrefix(id, "acct:") {
+			if id, err = resolve(ctx, r); err != nil {
+				return nil, err
+			}
+			if id == "" {
+				continue
+			}
+		}
+		if r.Mentioned && r.PostID == p.ID {
+			t.Mentioned[id] = true
+		}
+		idList = append(idList, id)
+	}
+	people, err := l.Accounts.GetMany(ctx, idList)
+	if err != nil {
+		return nil, fmt.Errorf("thread: recipients of %s: %w", p.ID, err)
+	}
+	seen := map[string]bool{}
+	for _, id := range idList {
+		if u := people[id]; u != nil && !seen[id] {
+			seen[id] = true
+			t.Recipients = append(t.Recipients, u)
+		}
+	}
+	return t, nil
 }

@@ -21,64 +21,24 @@ func (o *Outbox) load(ctx context.Context, postID string) (*convert.Thread, erro
 		}
 		return nil, err
 	}
-	t := &convert.Thread{Post: p, Root: p, Mentioned: map[string]bool{}}
+	root := p
 	if p.ThreadID != p.ID {
-		if t.Root, err = o.Posts.Load(ctx, p.ThreadID); err != nil {
+		if root, err = o.Posts.Load(ctx, p.ThreadID); err != nil {
 			return nil, err
 		}
 	}
-	if p.InReplyToID != nil {
-		parent, err := o.Posts.Load(ctx, *p.InReplyToID)
-		if err != nil {
-			return nil, err
-		}
-		t.ParentURI = parent.URI
-		if t.ParentAuthor, err = o.Accounts.Lookup(ctx, parent.AuthorID); err != nil {
-			return nil, err
-		}
-	}
-	if t.Author, err = o.Accounts.Lookup(ctx, p.AuthorID); err != nil {
-		return nil, err
-	}
-	if t.RootAuthor, err = o.Accounts.Lookup(ctx, t.Root.AuthorID); err != nil {
-		return nil, err
-	}
-	recips, err := o.Posts.Recipients(ctx, p.ID, t.Root.ID)
-	if err != nil {
-		return nil, err
-	}
-	var idList []string
-	for _, r := range recips {
-		id := r.AccountID
-		if strings.HasPrefix(id, "acct:") {
-			u, err := o.People.ByAcct(ctx, strings.TrimPrefix(id, "acct:"))
+	// An address kept by acct is resolved now (WebFinger) and written back, so visibility
+	// checks and later deliveries know the account.
+	return convert.Loader{Posts: o.Posts, Accounts: o.Accounts}.Load(ctx, p, root,
+		func(ctx context.Context, r posts.Recipient) (string, error) {
+			u, err := o.People.ByAcct(ctx, strings.TrimPrefix(r.AccountID, "acct:"))
 			if err != nil {
 				o.Log.Warn("outbox: cannot resolve an addressed account; it will not receive the post",
 					"post", p.ID, "acct", r.Acct, "err", err)
-				continue
+				return "", nil
 			}
-			if err := o.Posts.ResolveRecipient(ctx, r.PostID, id, u.ID); err != nil {
-				return nil, err
-			}
-			id = u.ID
-		}
-		if r.Mentioned && r.PostID == p.ID {
-			t.Mentioned[id] = true
-		}
-		idList = append(idList, id)
-	}
-	people, err := o.Accounts.GetMany(ctx, idList)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	for _, id := range idList {
-		if u := people[id]; u != nil && !seen[id] {
-			seen[id] = true
-			t.Recipients = append(t.Recipients, u)
-		}
-	}
-	return t, nil
+			return u.ID, o.Posts.ResolveRecipient(ctx, r.PostID, r.AccountID, u.ID)
+		})
 }
 
 // inboxes is where a post's activities go (see the package comment).

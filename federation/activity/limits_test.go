@@ -123,3 +123,26 @@ func TestDecodeUnknownType(t *testing.T) {
 	eq(t, "object", d.ObjectID(), "https://atrium.example/notes/1")
 	eq(t, "is activity", d.IsActivity(), true)
 }
+
+func TestIsMediaType(t *testing.T) {
+	for _, c := range []struct {
+		ct            string
+		strict, loose bool
+	}{
+		{"application/activity+json", true, true},
+		{"application/activity+json; charset=utf-8", true, true},
+		{`application/ld+json; profile="https://www.w3.org/ns/activitystreams"`, true, true},
+		{"application/ld+json", false, true},
+		{`application/ld+json; profile="https://example.com/other"`, false, false},
+		{"application/json", false, false},
+		{"text/html", false, false},
+		{"", false, false},
+	} {
+		if got := IsMediaType(c.ct, false); got != c.strict {
+			t.Errorf("IsMediaType(%q, strict) = %v", c.ct, got)
+		}
+		if got := IsMediaType(c.ct, true); got != c.loose {
+			t.Errorf("IsMediaType(%q, lenient) = %v", c.ct, got)
+		}
+	}
+}

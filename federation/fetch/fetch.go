@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,11 +20,9 @@ import (
 )
 
 const (
-	// asProfile is the ActivityStreams profile that makes application/ld+json mean AS2.
-	asProfile = "https://www.w3.org/ns/activitystreams"
 	// acceptAS is what Mastodon sends: both AS2 media types, so servers that only know one of
 	// them still answer with JSON instead of their HTML page.
-	acceptAS = `application/activity+json, application/ld+json; profile="` + asProfile + `"`
+	acceptAS = `application/activity+json, application/ld+json; profile="` + activity.Profile + `"`
 	// flightTimeout bounds a shared fetch, which runs detached from its callers' contexts
 	// (see fetchDoc). The outbound client's own timeout (15 s by default) normally ends it first.
 	flightTimeout = 30 * time.Second
@@ -264,7 +260,7 @@ func (c *Client) signedGet(ctx context.Context, u *url.URL) (doc *activity.Docum
 	if err := checkStatus(resp); err != nil {
 		return nil, nil, fmt.Errorf("GET %s: %w", u.Redacted(), err)
 	}
-	if ct := resp.Header.Get("Content-Type"); !isActivityStreams(ct) {
+	if ct := resp.Header.Get("Content-Type"); !activity.IsMediaType(ct, false) {
 		discard(resp)
 		return nil, nil, fmt.Errorf("GET %s: %w: %w %q", u.Redacted(), ErrBadDocument, ErrContentType, ct)
 	}
@@ -343,24 +339,6 @@ func checkStatus(resp *http.Response) error {
 func discard(resp *http.Response) {
 	_, _ = io.CopyN(io.Discard, resp.Body, drainBytes)
 	resp.Body.Close()
-}
-
-// isActivityStreams is Mastodon's test (JsonLdHelper#valid_activitypub_content_type?):
-// application/activity+json, or application/ld+json with the AS2 profile. Plain JSON is
-// refused: a user-uploaded .json file on a partner's media host must not pass for a document
-// of that partner.
-func isActivityStreams(ct string) bool {
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case "application/activity+json":
-		return true
-	case "application/ld+json":
-		return slices.Contains(strings.Fields(params["profile"]), asProfile)
-	}
-	return false
 }
 
 // sameOrigin compares scheme, host and port (FEDERATION.md §2), with default ports filled in.

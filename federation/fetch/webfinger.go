@@ -181,7 +181,7 @@ func isActivityStreamsLink(t string) bool {
 		return false
 	}
 	if mt == "application/ld+json" {
-		return isActivityStreams(t)
+		return activity.IsMediaType(t, false)
 	}
 	return mt == "application/activity+json"
 }

@@ -33,7 +33,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -125,7 +124,7 @@ func (in *Inbox) problem(c *fiber.Ctx, status int, reason string, attrs ...any) 
 
 func (in *Inbox) receive(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	if !activityContentType(c.Get(fiber.HeaderContentType)) {
+	if !activity.IsMediaType(c.Get(fiber.HeaderContentType), true) {
 		return in.problem(c, fiber.StatusUnsupportedMediaType, "Content-Type must be application/activity+json or application/ld+json")
 	}
 	if enc := c.Get(fiber.HeaderContentEncoding); enc != "" && !strings.EqualFold(enc, "identity") {
@@ -207,21 +206,6 @@ func request(c *fiber.Ctx) *http.Request {
 	c.Request().Header.VisitAll(func(k, v []byte) { h.Add(string(k), string(v)) })
 	return &http.Request{Method: c.Method(), RequestURI: string(c.Request().Header.RequestURI()),
 		Host: string(c.Request().Host()), Header: h}
-}
-
-func activityContentType(ct string) bool {
-	mt, params, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	switch mt {
-	case "application/activity+json":
-		return true
-	case "application/ld+json":
-		p := params["profile"]
-		return p == "" || strings.Contains(p, "activitystreams")
-	}
-	return false
 }
 
 func hostOf(u string) string {

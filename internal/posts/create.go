@@ -137,17 +137,8 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 		if p.Attachments, err = s.attach(ctx, tx, author.ID, p.ID, in.AttachmentIDs); err != nil {
 			return err
 		}
-		if parent != nil {
-			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count + 1").Where("id = ?", parent.ID).Exec(ctx); err != nil {
-				return err
-			}
-		} else if err := s.fanOut(ctx, tx, p); err != nil {
+		if err := s.published(ctx, tx, p, parent, mentioned); err != nil {
 			return err
-		}
-		for _, h := range s.hooks {
-			if err := h.PostCreated(ctx, tx, p, parent, mentioned); err != nil {
-				return err
-			}
 		}
 		if in.EmailEveryone {
 			if s.Jobs == nil {
@@ -165,6 +156,24 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 		return nil, err
 	}
 	return p, nil
+}
+
+// published finishes a new post inside its transaction, wherever it was written: a comment
+// counts on its parent, a post goes into its followers' feeds, and the hooks hear of it.
+func (s *Service) published(ctx context.Context, tx bun.IDB, p, parent *Post, mentioned []string) error {
+	if parent != nil {
+		if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count + 1").Where("id = ?", parent.ID).Exec(ctx); err != nil {
+			return err
+		}
+	} else if err := s.fanOut(ctx, tx, p); err != nil {
+		return err
+	}
+	for _, h := range s.hooks {
+		if err := h.PostCreated(ctx, tx, p, parent, mentioned); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resolveRecipients turns mentions and chosen people into recipient rows. Local names must

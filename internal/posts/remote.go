@@ -196,17 +196,8 @@ func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *account
 			return err
 		}
 		p.Attachments = atts
-		if parent != nil {
-			if _, err := tx.NewUpdate().Model((*Post)(nil)).Set("replies_count = replies_count + 1").Where("id = ?", parent.ID).Exec(ctx); err != nil {
-				return err
-			}
-		} else if err := s.fanOut(ctx, tx, p); err != nil {
+		if err := s.published(ctx, tx, p, parent, mentioned); err != nil {
 			return err
-		}
-		for _, h := range s.hooks {
-			if err := h.PostCreated(ctx, tx, p, parent, mentioned); err != nil {
-				return err
-			}
 		}
 		created = true
 		return nil

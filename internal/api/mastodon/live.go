@@ -97,17 +97,7 @@ func (l *Live) PostPublished(p *posts.Post, feedAccounts []string) {
 		return // nobody connected who would receive it: skip the rendering
 	}
 	ctx := context.Background()
-	author, err := l.api.Accounts.Lookup(ctx, p.AuthorID)
-	if err != nil {
-		return
-	}
-	// A new post carries no one's reactions yet, so the author's rendering is everyone's.
-	st, err := l.api.status(ctx, posts.ViewerOf(author), p)
-	if err != nil {
-		return
-	}
-	st.Reblogged, st.Favourited, st.Bookmarked = false, false, false
-	b, err := json.Marshal(st)
+	b, err := l.render(ctx, p)
 	if err != nil {
 		return
 	}
@@ -194,18 +184,27 @@ func (l *Live) PostChanged(p *posts.Post, deleted bool) {
 		}
 		return
 	}
-	author, err := l.api.Accounts.Lookup(ctx, p.AuthorID)
+	b, err := l.render(ctx, p)
 	if err != nil {
 		return
 	}
-	st, err := l.api.status(ctx, posts.ViewerOf(author), p)
-	if err != nil {
-		return
-	}
-	st.Reblogged, st.Favourited, st.Bookmarked = false, false, false
-	b, _ := json.Marshal(st)
 	kind := realtime.KindStatusUpdate
 	for _, id := range audience {
 		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: kind, Payload: b, AccountID: id})
 	}
+}
+
+// render is a post as every viewer sees it: rendered for its author, without the author's own
+// reaction, share and bookmark marks (a live event goes to many people at once).
+func (l *Live) render(ctx context.Context, p *posts.Post) ([]byte, error) {
+	author, err := l.api.Accounts.Lookup(ctx, p.AuthorID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := l.api.status(ctx, posts.ViewerOf(author), p)
+	if err != nil {
+		return nil, err
+	}
+	st.Reblogged, st.Favourited, st.Bookmarked = false, false, false
+	return json.Marshal(st)
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
+	"github.com/atrium-social/atrium/internal/reports"
 	"github.com/atrium-social/atrium/internal/server"
 )
 
@@ -35,6 +36,8 @@ type Deps struct {
 	// posts show no link cards, and without FetchPreviews none are fetched for new posts.
 	Posts   *posts.Service
 	Follows *follows.Service
+	// Reports backs Admin → Reports (nil: no such page).
+	Reports *reports.Service
 	// ResolveAccount finds user@host on a partner node (nil when the node does not federate).
 	ResolveAccount func(ctx context.Context, acct string) (*accounts.User, error)
 	Notify         *notify.Service
@@ -172,6 +175,9 @@ func (s *site) routes(app *fiber.App) {
 		app.Get("/admin/partners", admin, s.adminPartners)
 		app.Post("/admin/partners", admin, s.adminChangePartner)
 		app.Post("/admin/partners/remove", admin, s.adminRemovePartner)
+	}
+	if s.Reports != nil {
+		app.Get("/admin/reports", admin, s.adminReports)
 	}
 
 	// Last: whatever no route above matched is a 404 page (or JSON for API paths, through

@@ -254,6 +254,19 @@ func testReportsAcrossNodes(t *testing.T, engine string) {
 		t.Fatalf("acme's audit log has %d report entries, want 2", filed)
 	}
 
+	// Both reports show on acme's Admin → Reports, the received one on globex's.
+	web := acme.Client(t)
+	web.Login("admin", nodetest.AdminPassword)
+	if _, page := web.Get("/admin/reports"); strings.Count(page, "<tr>") != 3 || !strings.Contains(page, "Forwarded to their node") ||
+		!strings.Contains(page, "Kept here") || !strings.Contains(page, "rude") {
+		t.Fatalf("acme's reports page:\n%.3000s", page)
+	}
+	gweb := globex.Client(t)
+	gweb.Login("admin", nodetest.AdminPassword)
+	if _, page := gweb.Get("/admin/reports"); !strings.Contains(page, "From a partner") || !strings.Contains(page, `href="/posts/`+pub.ID+`"`) {
+		t.Fatalf("globex's reports page:\n%.3000s", page)
+	}
+
 	// A post by someone else cannot be part of a report about bob.
 	mine := post(t, alice, map[string]any{"status": "hello"})
 	if resp := alice.Call("POST", "/api/v1/reports", map[string]any{"account_id": remoteBob.ID, "status_ids": []string{mine.ID}}, nil); resp.StatusCode != 422 {

@@ -188,7 +188,8 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
-		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready})
+		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready,
+		Reports: n.Reports})
 }
 
 func (n *Node) defaultURL() string {

@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/server"
 )
 
@@ -14,15 +15,19 @@ type followView struct {
 	Followers, Following int
 	IsFollowing          bool
 	Requested            bool // asked a partner node; no answer yet
+	Blocking             bool // the viewer blocks this person
+	BlockedBy            bool // this person's node says they block the viewer
 	FollowsYou           bool
 	CanFollow            bool
+	CanBlock             bool
 	CSRF                 string
 }
 
 func (s *site) followView(c *fiber.Ctx, u *accounts.User) (followView, error) {
 	ctx := c.UserContext()
 	me := server.CurrentUser(c)
-	f := followView{Username: u.Acct(), Name: u.Name(), CanFollow: me.ID != u.ID && u.Active(), CSRF: server.CSRFToken(c)}
+	f := followView{Username: u.Acct(), Name: u.Name(), CanFollow: me.ID != u.ID && u.Active(), CanBlock: me.ID != u.ID,
+		CSRF: server.CSRFToken(c)}
 	var err error
 	if f.Followers, f.Following, err = s.Follows.Counts(ctx, u.ID); err != nil {
 		return f, err
@@ -33,6 +38,8 @@ func (s *site) followView(c *fiber.Ctx, u *accounts.User) (followView, error) {
 	}
 	if len(rel) == 1 {
 		f.IsFollowing, f.FollowsYou, f.Requested = rel[0].Following, rel[0].FollowedBy, rel[0].Requested
+		f.Blocking, f.BlockedBy = rel[0].Blocking, rel[0].BlockedBy
+		f.CanFollow = f.CanFollow && !f.Blocking && !f.BlockedBy
 	}
 	return f, nil
 }
@@ -51,6 +58,38 @@ func (s *site) setFollow(c *fiber.Ctx, on bool) error {
 		_, err = s.Follows.Follow(c.UserContext(), me.ID, u.ID)
 	} else {
 		err = s.Follows.Unfollow(c.UserContext(), me.ID, u.ID)
+	}
+	if err != nil {
+		return s.actionError(c, err)
+	}
+	if !isFetch(c) {
+		return c.Redirect(back(c, "/people/"+u.Acct()), fiber.StatusSeeOther)
+	}
+	f, err := s.followView(c, u)
+	if err != nil {
+		return err
+	}
+	return s.fragment(c, fiber.StatusOK, "follow-box", f)
+}
+
+func (s *site) block(c *fiber.Ctx) error   { return s.setBlock(c, true) }
+func (s *site) unblock(c *fiber.Ctx) error { return s.setBlock(c, false) }
+
+// setBlock blocks or unblocks someone: follows both ways end, and a person on a partner node
+// has their node told (Block / Undo{Block}).
+func (s *site) setBlock(c *fiber.Ctx, on bool) error {
+	u, err := s.visiblePerson(c)
+	if err != nil {
+		return s.actionError(c, err)
+	}
+	me := server.CurrentUser(c)
+	if me.ID == u.ID {
+		return s.actionError(c, errs.E(errs.Invalid, "you cannot block yourself"))
+	}
+	if on {
+		err = s.Follows.Block(c.UserContext(), me.ID, u.ID)
+	} else {
+		err = s.Follows.Unblock(c.UserContext(), me.ID, u.ID)
 	}
 	if err != nil {
 		return s.actionError(c, err)

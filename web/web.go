@@ -145,6 +145,8 @@ func (s *site) routes(app *fiber.App) {
 	app.Get("/people/:username", user, s.profile)
 	app.Post("/people/:username/follow", user, s.follow)
 	app.Post("/people/:username/unfollow", user, s.unfollow)
+	app.Post("/people/:username/block", user, s.block)
+	app.Post("/people/:username/unblock", user, s.unblock)
 	app.Get("/orgchart", user, s.orgchart)
 	app.Get("/orgchart/:username", user, s.chart)
 

@@ -45,6 +45,20 @@ func TestBrowserFindsFollowsAndReadsAPartner(t *testing.T) {
 		t.Fatalf("home page lacks bob's labelled post:\n%.3000s", page)
 	}
 
+	// Blocking from the profile page ends the follow and tells globex.
+	if resp, _ := web.PostForm("/people/"+acct+"/block", nil); resp.StatusCode >= 400 {
+		t.Fatalf("block: %d", resp.StatusCode)
+	}
+	_, page = web.Get("/people/" + acct)
+	if !strings.Contains(page, ">Unblock<") || !strings.Contains(page, "You block") || strings.Contains(page, ">Following<") {
+		t.Fatalf("profile after blocking:\n%.3000s", page)
+	}
+	nodetest.Settle(t, acme, globex)
+	var blocks int
+	if err := globex.DB.NewSelect().Table("blocks").ColumnExpr("COUNT(*)").Where("blocked_id = ?", bob.User.ID).Scan(t.Context(), &blocks); err != nil || blocks != 1 {
+		t.Fatalf("globex recorded %d blocks of bob (%v), want 1", blocks, err)
+	}
+
 	// A non-partner is explained, not hidden.
 	_, page = web.Get("/people?q=" + url.QueryEscape("@eve@initech.test"))
 	if !strings.Contains(page, "not a partner of this node") {

@@ -40,6 +40,7 @@ import (
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/mail"
 	"github.com/atrium-social/atrium/internal/markup"
@@ -77,6 +78,7 @@ type Node struct {
 	Media    media.Store
 	Server   *server.Server
 	Posts    *posts.Service
+	Groups   *groups.Service
 	Follows  *follows.Service
 	Notify   *notify.Service
 	Reports  *reports.Service
@@ -235,6 +237,8 @@ func (n *Node) buildSocial(o Options) {
 	n.Posts = posts.New(posts.Deps{DB: n.DB, Clock: n.Clock, Log: n.Log, Accounts: n.Accounts, Follows: n.Follows,
 		Markup: md, Media: n.Media, Jobs: n.Jobs, BaseURL: n.URL})
 	n.Posts.RegisterJobs(n.Jobs, n.Mail)
+	n.Groups = groups.New(groups.Deps{DB: n.DB, Clock: n.Clock, Log: n.Log, Accounts: n.Accounts, Posts: n.Posts, BaseURL: n.URL})
+	n.Posts.Groups = n.Groups
 	n.Accounts.Returned = n.Posts.Regenerate
 	n.Notify = &notify.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts}
 	n.Posts.AddHook(n.Notify)

@@ -22,6 +22,7 @@ import (
 // hands activities to delivery; the inbox verifies, stores and applies what peers send.
 func (n *Node) buildFederation() {
 	n.Partners = orgs.NewPartners(n.DB, n.Clock, n.Cfg.FederationMode, n.URL)
+	n.Groups.PartnerAllowed = n.Partners.Allowed
 	scheme := "https"
 	if n.Cfg.AllowInsecureHTTP {
 		scheme = "http" // test networks and devnet serve plain HTTP

@@ -54,10 +54,13 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 	if in.Audience == "" {
 		in.Audience = Company
 	}
-	if !in.Audience.Valid() || in.Audience == Group && in.GroupID == "" {
-		return nil, errs.Field("visibility", "%q is not an audience: use company, followers, direct or public", in.Audience)
+	if in.GroupID != "" {
+		in.Audience = Group
 	}
-	if in.Important && !author.IsAdmin() {
+	if !in.Audience.Valid() || in.Audience == Group && in.GroupID == "" && in.InReplyToID == "" {
+		return nil, errs.Field("visibility", "%q is not an audience: use company, followers, direct or public (or give group_id)", in.Audience)
+	}
+	if in.Important && !author.IsAdmin() && in.GroupID == "" {
 		return nil, errs.E(errs.Forbidden, "only administrators can mark a post as important")
 	}
 	if in.EmailEveryone && !in.Important {
@@ -107,11 +110,18 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 			// A comment lives in its post's audience: it can never reach anyone the post did not.
 			p.InReplyToID, p.ThreadID, p.Audience, p.GroupID = &parent.ID, root.ID, root.Audience, root.GroupID
 		}
+		if p.Audience == Group {
+			if err := s.groupPost(ctx, tx, author, p, in); err != nil {
+				return err
+			}
+		}
 		recips, ment, err := s.resolveRecipients(ctx, tx, author, config.Host(base), r.Mentions, in.Recipients)
 		if err != nil {
 			return err
 		}
-		mentioned = ment
+		if mentioned, err = s.mayRead(ctx, tx, p, ment); err != nil {
+			return err
+		}
 		if p.Audience == Direct && p.InReplyToID == nil && len(recips) == 0 {
 			return errs.Field("recipients", "choose at least one person for a direct post")
 		}

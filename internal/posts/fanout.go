@@ -31,6 +31,17 @@ func (s *Service) fanOut(ctx context.Context, tx bun.IDB, p *Post) error {
 	if _, err := tx.NewInsert().Model(&feedEntry{AccountID: p.AuthorID, PostID: p.ID}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
 		return err
 	}
+	if p.Audience == Group {
+		// Members only; a mention of someone outside the group does not bring it to them.
+		members, err := tx.NewSelect().Table("group_members").Where("group_id = ? AND state = 'member'", p.GroupID).Limit(InlineFanOut + 1).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if members > InlineFanOut {
+			return s.pendFanOut(ctx, tx, p)
+		}
+		return s.groupFanOut(ctx, tx, []string{p.ID})
+	}
 	if _, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
 		SELECT r.account_id, ? FROM post_recipients r JOIN users u ON u.id = r.account_id
 		WHERE r.post_id = ? ON CONFLICT DO NOTHING`, p.ID, p.ID).Exec(ctx); err != nil {
@@ -44,14 +55,19 @@ func (s *Service) fanOut(ctx context.Context, tx bun.IDB, p *Post) error {
 		return err
 	}
 	if followers > InlineFanOut {
-		p.FanOutPending = true
-		if _, err := tx.NewInsert().Model(&pendingFanOut{PostID: p.ID, CreatedAt: s.Clock.Now()}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
-			return err
-		}
-		db.AfterCommit(ctx, s.wakeFanOut)
-		return nil
+		return s.pendFanOut(ctx, tx, p)
 	}
 	return s.followerFanOut(ctx, tx, []string{p.ID}, false)
+}
+
+// pendFanOut hands a post with a big audience to the background writer.
+func (s *Service) pendFanOut(ctx context.Context, tx bun.IDB, p *Post) error {
+	p.FanOutPending = true
+	if _, err := tx.NewInsert().Model(&pendingFanOut{PostID: p.ID, CreatedAt: s.Clock.Now()}).On("CONFLICT DO NOTHING").Exec(ctx); err != nil {
+		return err
+	}
+	db.AfterCommit(ctx, s.wakeFanOut)
+	return nil
 }
 
 // followerFanOut inserts posts into their authors' active local followers' feeds, in one
@@ -69,7 +85,7 @@ func (s *Service) followerFanOut(ctx context.Context, tx bun.IDB, postIDs []stri
 		SELECT f.follower_id, p.id FROM posts p
 		JOIN follows f ON f.followee_id = p.author_id
 		JOIN users u ON u.id = f.follower_id
-		WHERE p.id IN (?) AND u.state = 'active' AND p.deleted_at IS NULL `+recent+`
+		WHERE p.id IN (?) AND u.state = 'active' AND p.deleted_at IS NULL AND p.audience <> 'group' `+recent+`
 		ORDER BY f.follower_id, p.id
 		ON CONFLICT DO NOTHING`, args...).Exec(ctx)
 	return err
@@ -88,6 +104,13 @@ func (s *Service) Regenerate(ctx context.Context, userID string) error {
 			userID, userID, bun.In([]Audience{Public, Company, Followers}), FeedKeep).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("regenerate the home feed of %s: %w", userID, err)
+		}
+		_, err = tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+			SELECT ?, p.id FROM posts p JOIN group_members m ON m.group_id = p.group_id
+			WHERE m.account_id = ? AND m.state = 'member' AND p.audience = ? AND p.in_reply_to_id IS NULL AND p.deleted_at IS NULL
+			ORDER BY p.id DESC LIMIT ? ON CONFLICT DO NOTHING`, userID, userID, Group, FeedKeep).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("regenerate the group posts of the home feed of %s: %w", userID, err)
 		}
 		return nil
 	})
@@ -115,6 +138,9 @@ func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
 			return err
 		}
 		if err := s.followerFanOut(ctx, tx, ids, true); err != nil {
+			return err
+		}
+		if err := s.groupFanOut(ctx, tx, ids); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*pendingFanOut)(nil)).Where("post_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
@@ -177,6 +203,14 @@ func (s *Service) FeedAudience(ctx context.Context, tx bun.IDB, p *Post) ([]stri
 		return nil, err
 	}
 	out = append(out, p.AuthorID)
+	if p.Audience == Group {
+		var members []string
+		if err := tx.NewRaw(`SELECT m.account_id FROM group_members m JOIN users u ON u.id = m.account_id
+			WHERE m.group_id = ? AND m.state = 'member' AND u.state = 'active'`, p.GroupID).Scan(ctx, &members); err != nil {
+			return nil, err
+		}
+		return append([]string{p.AuthorID}, members...), nil
+	}
 	if p.Audience == Public || p.Audience == Company || p.Audience == Followers {
 		var fol []string
 		if err := tx.NewRaw(`SELECT f.follower_id FROM follows f JOIN users u ON u.id = f.follower_id

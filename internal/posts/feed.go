@@ -151,7 +151,8 @@ func (s *Service) homeFallback(ctx context.Context, v *Viewer, pg Page) ([]*Post
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("p.author_id = ?", v.ID).
 				WhereOr("p.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)", v.ID).
-				WhereOr("EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_id = p.id AND r.account_id = ?)", v.ID)
+				WhereOr("EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_id = p.id AND r.account_id = ?)", v.ID).
+				WhereOr("p.group_id IN (SELECT group_id FROM group_members WHERE account_id = ? AND state = 'member')", v.ID)
 		})
 	q, _ = pg.apply(visibleFilter(q, v), "p.id")
 	return out, q.Scan(ctx)

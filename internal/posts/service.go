@@ -49,8 +49,8 @@ type Deps struct {
 	Jobs     *jobs.Queue // for announcement e-mails; nil disables them
 	// BaseURL is the node's public URL; post URIs are built from it.
 	BaseURL func(ctx context.Context) string
-	// GroupMember answers group membership once groups exist (nil: nobody but the author).
-	GroupMember func(ctx context.Context, tx bun.IDB, groupID, accountID string) (bool, error)
+	// Groups answers the group rules (nil: no groups; group posts are the author's alone).
+	Groups GroupAccess
 }
 
 // Service is the social core.

@@ -31,7 +31,8 @@ func ViewerOf(u *accounts.User) *Viewer {
 //   - company: everyone signed in on this node.
 //   - followers: the author, the author's followers, the people addressed.
 //   - direct: the author and the people addressed.
-//   - group: the author and (later) the group's members.
+//   - group: the author and whoever the group lets read it (GroupAccess); being mentioned
+//     or addressed never widens a group post's audience.
 func (s *Service) CanSee(ctx context.Context, tx bun.IDB, v *Viewer, root *Post) (bool, error) {
 	if root.DeletedAt != nil {
 		return false, nil
@@ -48,6 +49,12 @@ func (s *Service) CanSee(ctx context.Context, tx bun.IDB, v *Viewer, root *Post)
 	if v.ID == root.AuthorID {
 		return true, nil
 	}
+	if root.Audience == Group {
+		if s.Groups == nil || root.GroupID == nil {
+			return false, nil
+		}
+		return s.Groups.CanRead(ctx, tx, *root.GroupID, v)
+	}
 	addressed, err := tx.NewSelect().Model((*Recipient)(nil)).Where("post_id = ? AND account_id = ?", root.ID, v.ID).Exists(ctx)
 	if err != nil || addressed {
 		return addressed, err
@@ -55,10 +62,6 @@ func (s *Service) CanSee(ctx context.Context, tx bun.IDB, v *Viewer, root *Post)
 	switch root.Audience {
 	case Followers:
 		return s.Follows.Follows(ctx, tx, v.ID, root.AuthorID)
-	case Group:
-		if s.GroupMember != nil && root.GroupID != nil {
-			return s.GroupMember(ctx, tx, *root.GroupID, v.ID)
-		}
 	}
 	return false, nil
 }
@@ -77,7 +80,8 @@ func visibleFilter(q *bun.SelectQuery, v *Viewer) *bun.SelectQuery {
 			q = q.WhereOr("p.audience = ?", Company)
 		}
 		q = q.WhereOr("p.audience IN (?) AND EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_id = p.id AND r.account_id = ?)",
-			bun.In([]Audience{Followers, Direct, Group}), v.ID)
+			bun.In([]Audience{Followers, Direct}), v.ID)
+		q = q.WhereOr(groupReadable, v.ID, v.Local)
 		return q.WhereOr("p.audience = ? AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = ? AND f.followee_id = p.author_id)", Followers, v.ID)
 	})
 }

@@ -21,14 +21,18 @@ func (s *site) compose(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	f := composeForm{Text: fv(c, "status"), Visibility: strings.TrimSpace(fv(c, "visibility")),
 		Recipients: strings.TrimSpace(fv(c, "recipients")), Until: strings.TrimSpace(fv(c, "important_until")),
-		Important: fv(c, "important") != "", EmailEveryone: fv(c, "email_everyone") != ""}
+		Important: fv(c, "important") != "", EmailEveryone: fv(c, "email_everyone") != "",
+		GroupID: strings.TrimSpace(fv(c, "group"))}
 	if f.Visibility == "" {
 		f.Visibility = string(posts.Company)
 	}
 	in := posts.NewPost{Text: f.Text, Audience: posts.Audience(f.Visibility), Important: f.Important,
-		EmailEveryone: f.Important && f.EmailEveryone}
+		EmailEveryone: f.Important && f.EmailEveryone, GroupID: f.GroupID}
+	if in.GroupID != "" {
+		in.Audience = posts.Group // the group's rules decide who reads it
+	}
 	switch in.Audience {
-	case posts.Company, posts.Followers, posts.Public:
+	case posts.Company, posts.Followers, posts.Public, posts.Group:
 	case posts.Direct:
 		in.Recipients = splitNames(f.Recipients)
 		if len(in.Recipients) == 0 {
@@ -104,6 +108,9 @@ func (s *site) composeError(c *fiber.Ctx, f composeForm, err error) error {
 		return s.fragment(c, k.Status(), "form-alert", msg)
 	}
 	f.Error = msg
+	if f.GroupID != "" && s.Groups != nil {
+		return s.groupComposeError(c, f, k.Status(), field)
+	}
 	return s.homePage(c, k.Status(), f, field)
 }
 

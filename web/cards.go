@@ -67,6 +67,10 @@ type postView struct {
 	CanDelete     bool
 	Important     bool // an announcement still in force
 	Until         *time.Time
+	// Posts in a group (top-level ones; nil when the viewer's pages have no groups).
+	Group         *groupTag
+	CanPin        bool // the viewer moderates the group
+	PinnedInGroup bool
 	// Comments only.
 	Reply      bool    // drawn at the second level
 	ReplyingTo *person // named when the comment answers one not drawn right above it
@@ -168,6 +172,11 @@ func (s *site) cards(c *fiber.Ctx, ps []*posts.Post, o cardOpts) ([]*cardView, e
 		}
 	}
 	unready := s.unreadyMedia(ctx, all)
+	shown := make([]*posts.Post, 0, len(entries))
+	for _, e := range entries {
+		shown = append(shown, e.shown)
+	}
+	tags := s.groupTags(ctx, v, shown)
 	unread := map[string]bool{}
 	if announcements {
 		list, err := s.Posts.Announcements(ctx, v)
@@ -195,6 +204,7 @@ func (s *site) cards(c *fiber.Ctx, ps []*posts.Post, o cardOpts) ([]*cardView, e
 			return s.postView(cv, p, who(p.AuthorID), me, now, summary[p.ID], state, cardsOf[p.ID], unready)
 		}
 		cv.P = view(e.shown)
+		tags.apply(cv.P, e.shown)
 		cv.Unread = unread[e.shown.ID] && cv.P.Important
 		cv.Receipts = e.shown.Important && (e.shown.AuthorID == me.ID || me.IsAdmin())
 		slots := arrange(e.shown.ID, e.comments)

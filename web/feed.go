@@ -112,6 +112,8 @@ type composeForm struct {
 	CanImportant                        bool
 	People                              []string
 	Error                               string
+	// A post to a group: its id, and its name and who reads it for the composer's heading.
+	GroupID, GroupName, GroupHint string
 }
 
 type homeData struct {

@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/server"
@@ -242,6 +243,7 @@ type noteView struct {
 	Link     string
 	Unread   bool
 	At       time.Time
+	Group    string // the group's name, for the group kinds ("" when unknown)
 }
 
 type notificationsData struct {
@@ -270,6 +272,7 @@ func (s *site) notifications(c *fiber.Ctx) error {
 		return err
 	}
 	texts := map[string]string{}
+	groupsSeen := map[string]*groups.View{}
 	d := notificationsData{}
 	for _, n := range list {
 		nv := noteView{ID: n.ID, Kind: n.Kind, Emoji: n.Emoji, Unread: n.ReadAt == nil, At: n.CreatedAt}
@@ -291,6 +294,9 @@ func (s *site) notifications(c *fiber.Ctx) error {
 				texts[*n.PostID] = t
 			}
 			nv.Snippet = t
+		}
+		if strings.HasPrefix(n.Kind, "group_") {
+			s.groupNote(ctx, v, &nv, &n, groupsSeen)
 		}
 		d.Notes = append(d.Notes, nv)
 	}

@@ -37,7 +37,8 @@ type page struct {
 	ErrField string // the input at fault, marked aria-invalid
 	CSS, JS  string
 	Icon     string
-	Unread   int // unread notifications, for the bell's badge
+	Unread   int  // unread notifications, for the bell's badge
+	Groups   bool // the node has groups (the navigation links them)
 	Data     any
 }
 
@@ -256,6 +257,7 @@ func (s *site) fill(c *fiber.Ctx, p *page, org orgs.Org) {
 	u := server.CurrentUser(c)
 	p.Me, p.IsAdmin, p.Org, p.CSRF = newPerson(u), u.IsAdmin(), org, server.CSRFToken(c)
 	p.CSS, p.JS, p.Icon = s.assets["app.css"].url, s.assets["app.js"].url, s.assets["favicon.svg"].url
+	p.Groups = s.Groups != nil
 	if u != nil {
 		// The badge is a nicety: a failure to count must not take the page down with it.
 		if n, err := s.Notify.Unread(c.UserContext(), u.ID); err == nil {
@@ -436,7 +438,7 @@ func flashText(code string) string {
 	case "post_edited":
 		return "Post updated."
 	}
-	return ""
+	return groupFlashText(code)
 }
 
 func (s *site) setFlash(c *fiber.Ctx, code string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/media"
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/orgs"
@@ -38,6 +39,8 @@ type Deps struct {
 	Follows *follows.Service
 	// Reports backs Admin → Reports (nil: no such page).
 	Reports *reports.Service
+	// Groups backs the group pages (nil: the node shows no groups).
+	Groups *groups.Service
 	// ResolveAccount finds user@host on a partner node (nil when the node does not federate).
 	ResolveAccount func(ctx context.Context, acct string) (*accounts.User, error)
 	Notify         *notify.Service
@@ -147,6 +150,10 @@ func (s *site) routes(app *fiber.App) {
 	app.Post("/people/:username/unfollow", user, s.unfollow)
 	app.Post("/people/:username/block", user, s.block)
 	app.Post("/people/:username/unblock", user, s.unblock)
+	if s.Groups != nil {
+		s.groupRoutes(app, user)
+	}
+
 	app.Get("/orgchart", user, s.orgchart)
 	app.Get("/orgchart/:username", user, s.chart)
 

@@ -30,6 +30,9 @@ type Deps struct {
 	LocalPosts func(ctx context.Context) (int, error)
 	// ShowUsage says whether NodeInfo publishes user and post counts.
 	ShowUsage func(ctx context.Context) bool
+	// Group resolves a group's handle to its actor and page (nil: no groups; secret groups
+	// are never answered).
+	Group func(ctx context.Context, handle string) (actor, profile string, ok bool)
 }
 
 type handler struct{ Deps }
@@ -88,6 +91,8 @@ func (h *handler) webfinger(c *fiber.Ctx) error {
 			username = strings.TrimPrefix(u.Path, "/users/")
 		case strings.HasPrefix(u.Path, "/people/"):
 			username = strings.TrimPrefix(u.Path, "/people/")
+		case strings.HasPrefix(u.Path, "/groups/"):
+			username = strings.TrimPrefix(u.Path, "/groups/")
 		default:
 			return errs.E(errs.NotFound, "no such account here")
 		}
@@ -100,6 +105,14 @@ func (h *handler) webfinger(c *fiber.Ctx) error {
 	} else {
 		u, err := h.Accounts.ByUsername(ctx, username)
 		if err != nil || !u.Active() {
+			if h.Group != nil {
+				if actor, profile, ok := h.Group(ctx, username); ok {
+					return h.finger(c, jrd{Subject: "acct:" + strings.ToLower(username) + "@" + host, Aliases: []string{actor, profile}, Links: []link{
+						{Rel: "self", Type: "application/activity+json", Href: actor},
+						{Rel: "http://webfinger.net/rel/profile-page", Type: "text/html", Href: profile},
+					}})
+				}
+			}
 			return errs.E(errs.NotFound, "no such account here")
 		}
 		actor := base + "/users/" + u.Username
@@ -109,6 +122,10 @@ func (h *handler) webfinger(c *fiber.Ctx) error {
 			{Rel: "http://webfinger.net/rel/profile-page", Type: "text/html", Href: profile},
 		}}
 	}
+	return h.finger(c, out)
+}
+
+func (h *handler) finger(c *fiber.Ctx, out jrd) error {
 	c.Set("Access-Control-Allow-Origin", "*")
 	c.Set(fiber.HeaderContentType, "application/jrd+json; charset=utf-8")
 	return c.JSON(out, "application/jrd+json; charset=utf-8")

@@ -81,6 +81,13 @@ type Deps struct {
 	Allowed func(ctx context.Context, host string) bool
 	// Media copies the images of relevant notes to this node (nil: attachments stay links).
 	Media *remotemedia.Cache
+	// Groups applies activities that concern a group (federation/groupfed); nil: none do.
+	Groups GroupHandler
+}
+
+// GroupHandler applies activities to, from or about groups, and reports false for others.
+type GroupHandler interface {
+	Handle(ctx context.Context, actor *accounts.User, d *activity.Document) (bool, error)
 }
 
 // Inbox receives and applies activities.
@@ -111,6 +118,7 @@ func Register(d Deps) *Inbox {
 	d.App.Post("/inbox", in.receive)
 	d.App.Post("/users/:username/inbox", in.receive)
 	d.App.Post("/actor/inbox", in.receive)
+	d.App.Post("/groups/:handle/inbox", in.receive)
 	d.Jobs.HandleBatch(JobKind, in.processBatch, batchSize, jobs.Concurrency(4), jobs.MaxAttempts(8))
 	return in
 }

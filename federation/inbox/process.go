@@ -261,6 +261,11 @@ func (in *Inbox) apply(ctx context.Context, d *activity.Document) error {
 	if !actor.Active() {
 		return ignore("the actor was deleted")
 	}
+	if in.Groups != nil {
+		if handled, err := in.Groups.Handle(ctx, actor, d); handled {
+			return err
+		}
+	}
 	switch d.Type() {
 	case activity.TypeFollow:
 		return in.follow(ctx, actor, d)

@@ -27,6 +27,7 @@ import (
 	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/discovery"
 	"github.com/atrium-social/atrium/federation/fetch"
+	"github.com/atrium-social/atrium/federation/groupfed"
 	"github.com/atrium-social/atrium/federation/inbox"
 	"github.com/atrium-social/atrium/federation/keys"
 	"github.com/atrium-social/atrium/federation/outbox"
@@ -95,6 +96,7 @@ type Node struct {
 	Delivery *delivery.Service
 	Outbox   *outbox.Outbox
 	Inbox    *inbox.Inbox
+	GroupFed *groupfed.Fed
 	// RemoteMedia copies partners' images to this node's media store.
 	RemoteMedia *remotemedia.Cache
 
@@ -173,12 +175,14 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	n.buildFederation()
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
 		Notify: n.Notify, Reports: n.Reports, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
-		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready}
+		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready, Groups: n.Groups,
+		ResolveGroup: n.GroupFed.Resolve}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	if err := mastodon.Register(md); err != nil {
 		return err
 	}
 	discovery.Register(discovery.Deps{App: n.Server.App, Accounts: n.Accounts, Orgs: n.Orgs, BaseURL: n.URL, Version: Version,
+		Group:     n.GroupFed.WebFinger,
 		ShowUsage: func(ctx context.Context) bool { o, err := n.Orgs.Get(ctx); return err == nil && o.PublishUsage },
 		LocalPosts: func(ctx context.Context) (int, error) {
 			c, err := n.DB.NewSelect().Table("posts").Where("audience = 'public' AND deleted_at IS NULL AND reblog_of_id IS NULL").
@@ -191,7 +195,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
 		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready,
-		Reports: n.Reports})
+		Reports: n.Reports, Groups: n.Groups})
 }
 
 func (n *Node) defaultURL() string {
@@ -242,6 +246,8 @@ func (n *Node) buildSocial(o Options) {
 	n.Accounts.Returned = n.Posts.Regenerate
 	n.Notify = &notify.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts}
 	n.Posts.AddHook(n.Notify)
+	n.Groups.AddHook(n.Notify)
+	n.Notify.GroupCloseFollowers = n.Groups.CloseFollowers
 	n.Follows.Hooks = []follows.Hook{n.Posts, n.Notify}
 	n.Reports = &reports.Service{DB: n.DB, Clock: n.Clock}
 	n.Jobs.Handle("link_preview", func(ctx context.Context, j *jobs.Job) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/atrium-social/atrium/federation/collections"
 	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/fetch"
+	"github.com/atrium-social/atrium/federation/groupfed"
 	"github.com/atrium-social/atrium/federation/inbox"
 	"github.com/atrium-social/atrium/federation/outbox"
 	"github.com/atrium-social/atrium/federation/people"
@@ -66,8 +67,16 @@ func (n *Node) buildFederation() {
 	verifier := &signature.Verifier{Resolver: keyCache, Clock: n.Clock.Now, KeyAllowed: n.Partners.Allowed}
 	collections.Register(collections.Deps{App: n.Server.App, DB: n.DB, Accounts: n.Accounts, Posts: n.Posts,
 		Follows: n.Follows, BaseURL: n.URL, Verify: collections.VerifyWith(verifier)})
+	// Groups across nodes (FEP-1b12 style): the group actor's routes come before the web's
+	// group pages, which browsers reach through them.
+	n.GroupFed = groupfed.New(groupfed.Deps{App: n.Server.App, DB: n.DB, Jobs: n.Jobs, Groups: n.Groups, Posts: n.Posts,
+		Accounts: n.Accounts, People: n.People, Fetch: n.Fetch, Delivery: n.Delivery, Keys: n.Keys, Markup: n.Markup,
+		Clock: n.Clock, Log: n.Log, BaseURL: n.URL, Verify: collections.VerifyWith(verifier)})
+	n.Posts.AddHook(n.GroupFed)
+	n.Groups.AddHook(n.GroupFed)
+	n.Partners.Revoked = n.Groups.HostRemoved
 	n.Inbox = inbox.Register(inbox.Deps{App: n.Server.App, DB: n.DB, Jobs: n.Jobs,
 		Verifier: verifier, Accounts: n.Accounts, Posts: n.Posts,
 		Follows: n.Follows, Reports: n.Reports, People: n.People, Delivery: n.Delivery, Markup: n.Markup, Clock: n.Clock, Log: n.Log,
-		BaseURL: n.URL, Allowed: n.Partners.Allowed, Media: n.RemoteMedia})
+		BaseURL: n.URL, Allowed: n.Partners.Allowed, Media: n.RemoteMedia, Groups: n.GroupFed})
 }

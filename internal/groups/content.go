@@ -153,10 +153,12 @@ func (s *Service) MemberHosts(ctx context.Context, tx bun.IDB, groupID string) (
 	return out, err
 }
 
-// RemoteMembers lists the group's current remote members' ids.
-func (s *Service) RemoteMembers(ctx context.Context, tx bun.IDB, groupID string) ([]string, error) {
+// MemberInboxes is where a group hosted here delivers: one inbox per node hosting a current
+// member (its shared inbox, else the member's own), in one query whatever the member count.
+func (s *Service) MemberInboxes(ctx context.Context, tx bun.IDB, groupID string) ([]string, error) {
 	var out []string
-	err := tx.NewRaw(`SELECT m.account_id FROM group_members m JOIN remote_accounts r ON r.id = m.account_id
+	err := tx.NewRaw(`SELECT DISTINCT CASE WHEN r.shared_inbox <> '' THEN r.shared_inbox ELSE r.inbox END
+		FROM group_members m JOIN remote_accounts r ON r.id = m.account_id
 		WHERE m.group_id = ? AND m.state = ? AND r.deleted_at IS NULL`, groupID, Joined).Scan(ctx, &out)
 	return out, err
 }

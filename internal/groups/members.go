@@ -40,7 +40,7 @@ func (s *Service) admits(ctx context.Context, tx bun.IDB, g *Group, u *accounts.
 	if !u.IsRemote() {
 		return nil
 	}
-	host := strings.ToLower(u.Remote.Domain)
+	host := hostName(u.Remote.Domain)
 	if s.PartnerAllowed != nil && !s.PartnerAllowed(ctx, host) {
 		return errs.E(errs.Forbidden, "%s is not a partner of this node, so its people cannot join groups here", host)
 	}
@@ -324,15 +324,17 @@ type MemberView struct {
 }
 
 // Members lists a group's members (state Joined, for anyone who may read the group),
-// requests (Requested) or invitations (Invited; both for admins and moderators), by join time.
+// requests (Requested) or invitations (Invited; both for admins and moderators), in account
+// id order (a stable keyset for paging).
 // after is the account id of the last entry of the previous page.
 func (s *Service) Members(ctx context.Context, v *posts.Viewer, id string, state State, after string, limit int) ([]*MemberView, error) {
 	if state == "" {
 		state = Joined
 	}
-	if limit <= 0 || limit > 80 {
+	if limit <= 0 {
 		limit = 40
 	}
+	limit = min(limit, 80)
 	g, m, err := s.readable(ctx, s.DB, v, id)
 	if err != nil {
 		return nil, err
@@ -378,7 +380,7 @@ func (s *Service) Partners(ctx context.Context, v *posts.Viewer, id string) ([]*
 // AddPartner lets a closed or secret group admit members from host. The admin must confirm
 // that they know the partner's administrators can read what their node receives.
 func (s *Service) AddPartner(ctx context.Context, u *accounts.User, id, host string, confirmed bool) error {
-	host = strings.ToLower(strings.TrimSpace(host))
+	host = hostName(host)
 	if host == "" || strings.ContainsAny(host, "/@ ") {
 		return errs.Field("host", "give the partner node's host name, like partner.example")
 	}
@@ -408,7 +410,7 @@ func (s *Service) AddPartner(ctx context.Context, u *accounts.User, id, host str
 // RemovePartner stops a closed or secret group admitting people from host, and removes the
 // members it has from there at once.
 func (s *Service) RemovePartner(ctx context.Context, u *accounts.User, id, host string) error {
-	host = strings.ToLower(strings.TrimSpace(host))
+	host = hostName(host)
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		g, mine, err := s.view(ctx, tx, posts.ViewerOf(u), id)
 		if err != nil {
@@ -431,7 +433,7 @@ func (s *Service) RemovePartner(ctx context.Context, u *accounts.User, id, host 
 func (s *Service) dropHost(ctx context.Context, tx bun.IDB, g *Group, host, by string) error {
 	var ms []*Membership
 	if err := tx.NewSelect().Model(&ms).Where("group_id = ?", g.ID).
-		Where("account_id IN (SELECT id FROM remote_accounts WHERE domain = ?)", host).Scan(ctx); err != nil {
+		Where("account_id IN (SELECT id FROM remote_accounts WHERE domain = ? OR domain LIKE ?)", host, host+":%").Scan(ctx); err != nil {
 		return err
 	}
 	for _, m := range ms {
@@ -446,13 +448,24 @@ func (s *Service) dropHost(ctx context.Context, tx bun.IDB, g *Group, host, by s
 // the partner (or blocked it), which takes effect at once.
 func (s *Service) HostRemoved(ctx context.Context, tx bun.IDB, host string) error {
 	var gs []*Group
-	if err := tx.NewSelect().Model(&gs).Where("domain = '' AND id IN (SELECT group_id FROM group_members WHERE account_id IN (SELECT id FROM remote_accounts WHERE domain = ?))", host).Scan(ctx); err != nil {
+	host = hostName(host)
+	if err := tx.NewSelect().Model(&gs).Where("domain = '' AND id IN (SELECT group_id FROM group_members WHERE account_id IN (SELECT id FROM remote_accounts WHERE domain = ? OR domain LIKE ?))", host, host+":%").Scan(ctx); err != nil {
 		return err
 	}
 	for _, g := range gs {
-		if err := s.dropHost(ctx, tx, g, strings.ToLower(host), ""); err != nil {
+		if err := s.dropHost(ctx, tx, g, host, ""); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// hostName is a host without its port: partner policy is by name (test and devnet nodes
+// differ by port on one address).
+func hostName(host string) string {
+	host = strings.ToLower(strings.TrimSpace(host))
+	if i := strings.LastIndexByte(host, ':'); i >= 0 && !strings.Contains(host[i:], "]") {
+		host = host[:i]
+	}
+	return host
 }

@@ -114,6 +114,10 @@ type NewGroup struct {
 
 var nonHandle = regexp.MustCompile(`[^a-z0-9_]+`)
 
+// reservedHandles are path segments of the group pages (/groups/new) that a group's handle
+// must not shadow.
+var reservedHandles = map[string]bool{"new": true, "lookup": true, "inbox": true}
+
 // handleFor makes a group's handle from its name: lower-case letters, digits and
 // underscores. A secret group's handle ends in random characters, because WebFinger
 // requests are unsigned and a guessable handle would confirm the group exists.
@@ -192,7 +196,7 @@ func (s *Service) Create(ctx context.Context, u *accounts.User, in NewGroup) (*G
 			if err != nil {
 				return err
 			}
-			if !taken && !person {
+			if !taken && !person && !reservedHandles[h] {
 				break
 			}
 			h = fmt.Sprintf("%s%d", strings.TrimRight(handleFor(in.DisplayName, false), "0123456789"), i)

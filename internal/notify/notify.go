@@ -1,7 +1,8 @@
 // Package notify tells people what happened to them: mentions, comments on their posts and
-// threads, reactions, shares, new followers and announcements. Notifications are written in
-// the same transaction as the event (so none is lost or invented), and announced live after
-// commit through the Live seam (websockets, streaming API).
+// threads, reactions, shares, new followers, announcements, and requests, invitations,
+// approvals and new posts in their groups. Notifications are written in the same transaction
+// as the event (so none is lost or invented), and announced live after commit through the
+// Live seam (websockets, streaming API).
 package notify
 
 import (
@@ -36,6 +37,7 @@ type Notification struct {
 	Kind          string     `bun:"kind"`
 	FromID        string     `bun:"from_id"`
 	PostID        *string    `bun:"post_id"`
+	GroupID       *string    `bun:"group_id"` // the group a group_* notification is about
 	Emoji         string     `bun:"emoji"`
 	CreatedAt     time.Time  `bun:"created_at"`
 	ReadAt        *time.Time `bun:"read_at"`
@@ -57,14 +59,23 @@ type Service struct {
 	Clock clock.Clock
 	Posts *posts.Service // for the audience of live updates
 	Live  Live           // may be nil
+	// GroupCloseFollowers lists the local members who follow a group closely (nil: no
+	// groups); they are told of every new post in it.
+	GroupCloseFollowers func(ctx context.Context, tx bun.IDB, groupID string) ([]string, error)
 }
 
 func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, postID *string, emoji string) error {
+	return s.insert(ctx, tx, &Notification{AccountID: to, Kind: kind, FromID: from, PostID: postID, Emoji: emoji})
+}
+
+// insert writes n (its id and time are set here).
+func (s *Service) insert(ctx context.Context, tx bun.IDB, n *Notification) error {
+	to, from := n.AccountID, n.FromID
 	if to == from || to == "" {
 		return nil // nobody is notified of their own acts
 	}
 	now := s.Clock.Now()
-	n := &Notification{ID: ids.New(now), AccountID: to, Kind: kind, FromID: from, PostID: postID, Emoji: emoji, CreatedAt: now}
+	n.ID, n.CreatedAt = ids.New(now), now
 	// Only active local people are notified here (remote accounts are told through
 	// federation), and never of the acts of an account they block: the checks and the insert
 	// are one statement.
@@ -72,10 +83,10 @@ func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, po
 	if tx.Dialect().Name() == dialect.PG {
 		at = "CAST(? AS TIMESTAMPTZ)" // a literal in a SELECT list is text otherwise
 	}
-	res, err := tx.NewRaw(`INSERT INTO notifications (id, account_id, kind, from_id, post_id, emoji, created_at)
-		SELECT ?, u.id, ?, ?, ?, ?, `+at+` FROM users u WHERE u.id = ? AND u.state = 'active'
+	res, err := tx.NewRaw(`INSERT INTO notifications (id, account_id, kind, from_id, post_id, group_id, emoji, created_at)
+		SELECT ?, u.id, ?, ?, ?, ?, ?, `+at+` FROM users u WHERE u.id = ? AND u.state = 'active'
 		AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = ?)`,
-		n.ID, n.Kind, n.FromID, n.PostID, n.Emoji, n.CreatedAt, to, from).Exec(ctx)
+		n.ID, n.Kind, n.FromID, n.PostID, n.GroupID, n.Emoji, n.CreatedAt, to, from).Exec(ctx)
 	if err != nil {
 		return err
 	}
@@ -109,7 +120,7 @@ func (s *Service) announcementAudience(ctx context.Context, tx bun.IDB, p *posts
 // addMany notifies many local people of the same event in multi-row inserts, and announces
 // them live in one rendering: an announcement to the whole company must not cost a query
 // and a rendering per person inside the request.
-func (s *Service) addMany(ctx context.Context, tx bun.IDB, to []string, kind, from string, postID *string) error {
+func (s *Service) addMany(ctx context.Context, tx bun.IDB, to []string, kind, from string, postID, groupID *string) error {
 	now := s.Clock.Now()
 	var all []*Notification
 	for start := 0; start < len(to); start += 500 {
@@ -117,7 +128,8 @@ func (s *Service) addMany(ctx context.Context, tx bun.IDB, to []string, kind, fr
 		batch := make([]*Notification, 0, end-start)
 		for _, id := range to[start:end] {
 			if id != from {
-				batch = append(batch, &Notification{ID: ids.New(now), AccountID: id, Kind: kind, FromID: from, PostID: postID, CreatedAt: now})
+				batch = append(batch, &Notification{ID: ids.New(now), AccountID: id, Kind: kind, FromID: from, PostID: postID,
+					GroupID: groupID, CreatedAt: now})
 			}
 		}
 		if len(batch) == 0 {
@@ -171,10 +183,16 @@ func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, pa
 		var to []string
 		for _, id := range audience {
 			if !told[id] {
+				told[id] = true
 				to = append(to, id)
 			}
 		}
-		if err := s.addMany(ctx, tx, to, Announcement, p.AuthorID, &p.ID); err != nil {
+		if err := s.addMany(ctx, tx, to, Announcement, p.AuthorID, &p.ID, nil); err != nil {
+			return err
+		}
+	}
+	if parent == nil && p.GroupID != nil && p.Audience == posts.Group && s.GroupCloseFollowers != nil {
+		if err := s.groupPost(ctx, tx, p, told); err != nil {
 			return err
 		}
 	}

@@ -74,6 +74,10 @@ type Partners struct {
 	mode    string
 	baseURL func(ctx context.Context) string
 
+	// Revoked is told, inside the transaction, that host may no longer federate (blocked, or
+	// removed from the allowlist): groups end its people's memberships at once.
+	Revoked func(ctx context.Context, tx bun.IDB, host string) error
+
 	snap atomic.Pointer[partnerSnapshot]
 	// loadMu lets one caller reload at a time, and makes invalidate wait for a reload in
 	// flight: a reload that read the table before a change committed must not be able to
@@ -226,6 +230,11 @@ func (p *Partners) set(ctx context.Context, a Actor, host, note, state string) (
 		action, detail := "partner.allow", "note="+note
 		if state == PartnerBlocked {
 			action = "partner.block"
+			if p.Revoked != nil {
+				if err := p.Revoked(ctx, tx, h); err != nil {
+					return err
+				}
+			}
 		}
 		if exists && cur.State != state {
 			detail = "was " + cur.State + "; " + detail
@@ -256,6 +265,11 @@ func (p *Partners) Remove(ctx context.Context, a Actor, host string) error {
 		}
 		if _, err := tx.NewDelete().Model((*Partner)(nil)).Where("host = ?", h).Exec(ctx); err != nil {
 			return err
+		}
+		if p.mode != ModeOpen && cur.State == PartnerAllowed && p.Revoked != nil {
+			if err := p.Revoked(ctx, tx, h); err != nil {
+				return err
+			}
 		}
 		return p.audit(ctx, tx, a, "partner.remove", h, "was "+cur.State, p.clock.Now())
 	})

@@ -27,9 +27,9 @@ type GroupAccess interface {
 
 // groupReadable is the SQL form of CanRead for timelines: the viewer is a current member, or
 // the group is open and the viewer is signed in here. Keep in step with groups.ReadsContent.
-const groupReadable = `(p.audience = 'group' AND (
+const groupReadable = `(p.audience = 'group' AND EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id AND g.deleted_at IS NULL) AND (
 	EXISTS (SELECT 1 FROM group_members gm WHERE gm.group_id = p.group_id AND gm.account_id = ? AND gm.state = 'member')
-	OR (? AND EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id AND g.visibility = 'open' AND g.deleted_at IS NULL))))`
+	OR (? AND EXISTS (SELECT 1 FROM groups g WHERE g.id = p.group_id AND g.visibility = 'open'))))`
 
 // GroupTimeline lists a group's top-level posts, newest first. The groups service has
 // checked that v may read the group.
@@ -71,10 +71,10 @@ func (s *Service) GroupJoined(ctx context.Context, tx bun.IDB, groupID, accountI
 	return err
 }
 
-// GroupLeft takes the group's posts out of a former member's home feed (their own stay).
+// GroupLeft takes the group's posts, their own included, out of a former member's home feed.
 func (s *Service) GroupLeft(ctx context.Context, tx bun.IDB, groupID, accountID string) error {
 	_, err := tx.NewRaw(`DELETE FROM home_feed WHERE account_id = ? AND post_id IN (
-		SELECT id FROM posts WHERE group_id = ? AND author_id <> ?)`, accountID, groupID, accountID).Exec(ctx)
+		SELECT id FROM posts WHERE group_id = ?)`, accountID, groupID).Exec(ctx)
 	return err
 }
 

@@ -25,10 +25,16 @@ type RemoteNote struct {
 	Sensitive   bool
 	Language    string
 	InReplyToID string   // local id of the parent, when the parent is known here
-	Audience    Audience // Public, Followers or Direct
-	Recipients  []RemoteRecipient
-	Tags        []string
-	Published   time.Time
+	Audience    Audience // Public, Followers or Direct; Group when GroupID is set
+	// GroupID places the note in a group (hosted here, or mirrored from its home node).
+	// ViaGroup: the group's home node announced it, having checked the author's membership
+	// itself; otherwise (a member delivering to a group hosted here) the group's rules are
+	// checked here.
+	GroupID    string
+	ViaGroup   bool
+	Recipients []RemoteRecipient
+	Tags       []string
+	Published  time.Time
 	// Attachments are the note's images, already queued for copying to this node
 	// (federation/remotemedia): the keys name where the copies are or will be served.
 	// At most MaxAttachments are kept, in order.
@@ -105,7 +111,9 @@ func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *account
 	if n.URI == "" {
 		return nil, false, errs.E(errs.Invalid, "a remote post needs an id")
 	}
-	if n.Audience != Public && n.Audience != Followers && n.Audience != Direct {
+	if n.GroupID != "" {
+		n.Audience = Group
+	} else if n.Audience != Public && n.Audience != Followers && n.Audience != Direct {
 		return nil, false, errs.E(errs.Invalid, "a remote post is public, followers-only or direct")
 	}
 	if len(n.ContentHTML) > 64<<10 { // far above any real post; bounds storage per activity
@@ -119,6 +127,9 @@ func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *account
 		ContentText: markup.PlainText(n.ContentHTML), SpoilerText: truncate(n.SpoilerText, 500), Sensitive: n.Sensitive || n.SpoilerText != "",
 		Language: truncate(n.Language, 16), CreatedAt: n.Published}
 	p.ThreadID = p.ID
+	if n.GroupID != "" {
+		p.GroupID = &n.GroupID
+	}
 	var parent *Post
 	created := false
 	err := func() error {
@@ -140,7 +151,12 @@ func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *account
 				return err
 			}
 			var err error
-			if parent, err = s.visible(ctx, tx, ViewerOf(author), n.InReplyToID); err != nil {
+			if n.ViaGroup {
+				parent, err = s.load(ctx, tx, n.InReplyToID) // the group vouches for its members
+			} else {
+				parent, err = s.visible(ctx, tx, ViewerOf(author), n.InReplyToID)
+			}
+			if err != nil {
 				return err
 			}
 			root, err := s.root(ctx, tx, parent)
@@ -150,7 +166,18 @@ func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *account
 			if root.Audience == Company {
 				return errs.E(errs.Forbidden, "company posts cannot be answered from another node")
 			}
+			if (root.Audience == Group) != (n.GroupID != "") || root.GroupID != nil && *root.GroupID != n.GroupID {
+				return errs.E(errs.Forbidden, "a comment stays in its post's group, and only group posts answer into a group")
+			}
 			p.InReplyToID, p.ThreadID, p.Audience, p.GroupID = &parent.ID, root.ID, root.Audience, root.GroupID
+		}
+		if n.GroupID != "" && !n.ViaGroup {
+			if s.Groups == nil {
+				return errs.E(errs.NotFound, "this group does not exist")
+			}
+			if _, err := s.Groups.CanPost(ctx, tx, n.GroupID, author, p.InReplyToID != nil); err != nil {
+				return err
+			}
 		}
 		res, err := tx.NewInsert().Model(p).On("CONFLICT (uri) DO NOTHING").Exec(ctx)
 		if err != nil {
@@ -196,6 +223,9 @@ func (s *Service) CreateRemoteIn(ctx context.Context, tx bun.Tx, author *account
 			return err
 		}
 		p.Attachments = atts
+		if mentioned, err = s.mayRead(ctx, tx, p, mentioned); err != nil {
+			return err
+		}
 		if err := s.published(ctx, tx, p, parent, mentioned); err != nil {
 			return err
 		}

@@ -31,8 +31,8 @@ func ViewerOf(u *accounts.User) *Viewer {
 //   - company: everyone signed in on this node.
 //   - followers: the author, the author's followers, the people addressed.
 //   - direct: the author and the people addressed.
-//   - group: the author and whoever the group lets read it (GroupAccess); being mentioned
-//     or addressed never widens a group post's audience.
+//   - group: whoever the group lets read it (GroupAccess), its author included; being
+//     mentioned or addressed never widens a group post's audience.
 func (s *Service) CanSee(ctx context.Context, tx bun.IDB, v *Viewer, root *Post) (bool, error) {
 	if root.DeletedAt != nil {
 		return false, nil
@@ -46,14 +46,16 @@ func (s *Service) CanSee(ctx context.Context, tx bun.IDB, v *Viewer, root *Post)
 	if v == nil {
 		return false, nil
 	}
-	if v.ID == root.AuthorID {
-		return true, nil
-	}
 	if root.Audience == Group {
+		// The group alone decides, for authors too: someone removed from a group loses its
+		// threads, their own posts included.
 		if s.Groups == nil || root.GroupID == nil {
 			return false, nil
 		}
 		return s.Groups.CanRead(ctx, tx, *root.GroupID, v)
+	}
+	if v.ID == root.AuthorID {
+		return true, nil
 	}
 	addressed, err := tx.NewSelect().Model((*Recipient)(nil)).Where("post_id = ? AND account_id = ?", root.ID, v.ID).Exists(ctx)
 	if err != nil || addressed {
@@ -75,7 +77,7 @@ func visibleFilter(q *bun.SelectQuery, v *Viewer) *bun.SelectQuery {
 		return q.Where("p.audience = ?", Public)
 	}
 	return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-		q = q.Where("p.audience = ?", Public).WhereOr("p.author_id = ?", v.ID)
+		q = q.Where("p.audience = ?", Public).WhereOr("p.author_id = ? AND p.audience <> ?", v.ID, Group)
 		if v.Local {
 			q = q.WhereOr("p.audience = ?", Company)
 		}

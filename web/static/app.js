@@ -145,6 +145,19 @@
     });
   }
 
+  // A label that repeats what is typed in another field: the group partner confirmation
+  // names the host the admin is about to let read the group.
+  function setupEcho() {
+    document.querySelectorAll('[data-echo]').forEach(function (out) {
+      var src = document.getElementById(out.getAttribute('data-echo'));
+      if (!src) return;
+      var fallback = out.textContent;
+      function sync() { out.textContent = src.value.trim() || fallback; }
+      src.addEventListener('input', sync);
+      if (src.value.trim()) sync();
+    });
+  }
+
   document.addEventListener('DOMContentLoaded', function () {
     document.querySelectorAll('[data-theme-toggle]').forEach(function (b) {
       b.addEventListener('click', toggleTheme);
@@ -155,6 +168,7 @@
     setupCopy();
     setupConfirm();
     setupAvatarPreview();
+    setupEcho();
     if (window.fetch && window.FormData) {
       document.addEventListener('submit', onSubmit);
       document.addEventListener('click', onClick);
@@ -687,7 +701,9 @@
       var who = n.account && (n.account.display_name || n.account.username) || 'Someone';
       var what = {
         mention: 'mentioned you', comment: 'commented on a conversation you are in', favourite: 'reacted to your post',
-        reblog: 'shared your post', follow: 'started following you', announcement: 'posted an announcement'
+        reblog: 'shared your post', follow: 'started following you', announcement: 'posted an announcement',
+        group_request: 'asked to join a group you manage', group_invite: 'invited you to a group',
+        group_approved: 'let you into a group', group_post: 'posted in a group you follow closely'
       }[n.atrium_kind || n.type] || 'has news for you';
       toast(who + ' ' + what + '.', '/notifications');
     }

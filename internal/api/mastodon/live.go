@@ -79,6 +79,11 @@ func (l *Live) NotifiedMany(ns []*notify.Notification) {
 	if err != nil || len(list) == 0 {
 		return
 	}
+	if g, ok := list[0]["group"].(Group); ok {
+		// The membership is the first recipient's (their role); the others fetch their own.
+		g.Membership = nil
+		list[0]["group"] = g
+	}
 	b, err := json.Marshal(list[0])
 	if err != nil {
 		return

@@ -13,6 +13,7 @@ import (
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/posts"
@@ -44,6 +45,10 @@ type Deps struct {
 	// here (yet), mapping each to its remote URL ("" when unknown); remotemedia.Cache.Unready
 	// fits. nil: every attachment is served from /media.
 	RemoteMedia func(ctx context.Context, keys []string) (map[string]string, error)
+	Groups      *groups.Service // nil: no groups API
+	// ResolveGroup fetches name@host, a group on another node this one does not know yet
+	// (lookup with resolve=true); nil: lookups find only known groups.
+	ResolveGroup func(ctx context.Context, acct string) (*groups.Group, error)
 }
 
 type api struct {
@@ -65,6 +70,7 @@ func Register(d Deps) error {
 	a.timelineRoutes(app)
 	a.socialRoutes(app)
 	a.moderationRoutes(app)
+	a.groupRoutes(app)
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil
@@ -104,7 +110,7 @@ func (a *api) getAccount(c *fiber.Ctx) error {
 	u, err := a.Accounts.Lookup(c.UserContext(), c.Params("id"))
 	if err != nil {
 		if errs.Is(err, errs.NotFound) {
-			return errs.E(errs.NotFound, "Record not found")
+			return a.accountOrGroup(c, c.Params("id"))
 		}
 		return err
 	}

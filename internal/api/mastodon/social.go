@@ -10,6 +10,7 @@ import (
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
+	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/server"
@@ -134,14 +135,21 @@ func (a *api) notificationEntities(c *fiber.Ctx, ns []notify.Notification) ([]fi
 }
 
 func (a *api) notificationsFor(ctx context.Context, v *posts.Viewer, ns []notify.Notification) ([]fiber.Map, error) {
-	var from, postIDs []string
+	var from, postIDs, groupIDs []string
 	for _, n := range ns {
 		from = append(from, n.FromID)
 		if n.PostID != nil {
 			postIDs = append(postIDs, *n.PostID)
 		}
+		if n.GroupID != nil {
+			groupIDs = append(groupIDs, *n.GroupID)
+		}
 	}
 	people, err := a.Accounts.GetMany(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	groupViews, err := a.groupsSeenBy(ctx, v, groupIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -159,8 +167,20 @@ func (a *api) notificationsFor(ctx context.Context, v *posts.Viewer, ns []notify
 	base := a.BaseURL(ctx)
 	out := make([]fiber.Map, 0, len(ns))
 	for _, n := range ns {
+		var gv *groups.View
+		if n.GroupID != nil {
+			if gv = groupViews[*n.GroupID]; gv == nil {
+				continue // the group is gone, or hidden from the recipient now
+			}
+		}
 		u := people[n.FromID]
-		if u == nil {
+		var account Account
+		switch {
+		case u != nil:
+			account = a.account(u, base)
+		case gv != nil:
+			account = a.groupAccount(gv.Group, base) // a remote group's node acted, not a person
+		default:
 			continue
 		}
 		kind := n.Kind
@@ -170,8 +190,11 @@ func (a *api) notificationsFor(ctx context.Context, v *posts.Viewer, ns []notify
 		case notify.Announcement:
 			kind = "status"
 		}
-		m := fiber.Map{"id": n.ID, "type": kind, "created_at": mastodonTime(n.CreatedAt), "account": a.account(u, base),
+		m := fiber.Map{"id": n.ID, "type": kind, "created_at": mastodonTime(n.CreatedAt), "account": account,
 			"atrium_kind": n.Kind, "atrium_emoji": n.Emoji, "group_key": "ungrouped-" + n.ID}
+		if gv != nil {
+			m["group"] = a.group(gv, base)
+		}
 		if n.PostID != nil {
 			st, ok := statuses[*n.PostID]
 			if !ok {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
 )
@@ -65,6 +66,7 @@ type StatusExtras struct {
 	Reactions      map[string]int `json:"reactions"`
 	MyReaction     *string        `json:"my_reaction"`
 	ThreadID       string         `json:"thread_id"`
+	Group          *StatusGroup   `json:"group"` // the group the status was posted in, or null
 }
 
 // Status is Mastodon's Status entity.
@@ -125,6 +127,7 @@ type presenter struct {
 	viewer *posts.Viewer
 	// unready maps the keys of partners' images not copied here yet to their remote URL.
 	unready map[string]string
+	groups  map[string]*groups.Group
 }
 
 // statuses renders a page of posts for the viewer.
@@ -139,13 +142,19 @@ func (a *api) statuses(ctx context.Context, v *posts.Viewer, ps []*posts.Post) (
 		all = append(all, o)
 	}
 	idList, authorIDs := make([]string, 0, len(all)), make([]string, 0, len(all))
-	parents := []string{}
+	parents, groupIDs := []string{}, []string{}
 	for _, p := range all {
 		idList = append(idList, p.ID)
 		authorIDs = append(authorIDs, p.AuthorID)
 		if p.InReplyToID != nil {
 			parents = append(parents, *p.InReplyToID)
 		}
+		if p.GroupID != nil {
+			groupIDs = append(groupIDs, *p.GroupID)
+		}
+	}
+	if pr.groups, err = a.loadGroups(ctx, groupIDs); err != nil {
+		return nil, err
 	}
 	parentAuthors, err := a.Posts.Authors(ctx, parents)
 	if err != nil {
@@ -234,6 +243,11 @@ func (pr presenter) status(p *posts.Post, author *accounts.User, parentAuthors m
 	if p.ImportantUntil != nil {
 		t := mastodonTime(*p.ImportantUntil)
 		st.Atrium.ImportantUntil = &t
+	}
+	if p.GroupID != nil {
+		if g := pr.groups[*p.GroupID]; g != nil {
+			st.Atrium.Group = statusGroup(g)
+		}
 	}
 	for e, n := range reactions {
 		st.Atrium.Reactions[e] = n

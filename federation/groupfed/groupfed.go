@@ -35,6 +35,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 
 	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/federation/actors"
 	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/fetch"
 	"github.com/atrium-social/atrium/federation/keys"
@@ -84,13 +85,6 @@ func New(d Deps) *Fed {
 }
 
 func (f *Fed) base(ctx context.Context) string { return strings.TrimSuffix(f.BaseURL(ctx), "/") }
-
-// wantsActivity reports whether the request asks for ActivityStreams JSON.
-func wantsActivity(accept string) bool {
-	a := strings.ToLower(accept)
-	return strings.Contains(a, "application/activity+json") ||
-		(strings.Contains(a, "application/ld+json") && strings.Contains(a, "activitystreams"))
-}
 
 // local loads a group hosted here by handle (deleted and unknown ones are nil).
 func (f *Fed) local(ctx context.Context, handle string) (*groups.Group, error) {
@@ -142,7 +136,7 @@ func notFound(c *fiber.Ctx) error {
 
 // actor serves the Group actor; browsers go on to the group page.
 func (f *Fed) actor(c *fiber.Ctx) error {
-	if !wantsActivity(c.Get("Accept")) {
+	if !actors.WantsActivity(c.Get("Accept")) {
 		return c.Next()
 	}
 	ctx := c.UserContext()
@@ -203,7 +197,7 @@ func (f *Fed) followers(c *fiber.Ctx) error {
 		uris := make([]string, 0, len(idList))
 		for _, id := range idList {
 			if u := people[id]; u != nil {
-				uris = append(uris, actorURI(f.base(ctx), u))
+				uris = append(uris, f.conv(ctx).ActorURI(u))
 			}
 		}
 		col["orderedItems"] = uris
@@ -313,12 +307,4 @@ func (f *Fed) mirror(ctx context.Context, a *activity.Actor) (*groups.Group, err
 		return nil, fmt.Errorf("groupfed: store group %s: %w", a.ID, err)
 	}
 	return out, nil
-}
-
-// actorURI is a person's actor id, here or elsewhere.
-func actorURI(base string, u *accounts.User) string {
-	if u.Remote != nil {
-		return u.Remote.URI
-	}
-	return base + "/users/" + u.Username
 }

@@ -265,7 +265,7 @@ func (f *Fed) sendPost(ctx context.Context, g *groups.Group, e event) error {
 		return err
 	}
 	c := f.conv(ctx)
-	actor := actorURI(f.base(ctx), author)
+	actor := c.ActorURI(author)
 	var inner *activity.Activity
 	switch e.Kind {
 	case "create":

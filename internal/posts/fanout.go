@@ -3,6 +3,7 @@ package posts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -96,6 +97,13 @@ func (s *Service) followerFanOut(ctx context.Context, tx bun.IDB, postIDs []stri
 // of the people they follow, as the fan-out would have written them. Posts addressed to them
 // and their own were written whatever their activity. It is accounts.Service.Returned.
 func (s *Service) Regenerate(ctx context.Context, userID string) error {
+	// Someone coming back sends several requests at once (an app opens its timelines in
+	// parallel), and each saw them inactive: one rebuild is enough, and every other one would
+	// hold the single writer as long again (seeded tokens' first use queued hundreds).
+	if _, busy := s.regenerating.LoadOrStore(userID, struct{}{}); busy {
+		return nil
+	}
+	defer s.regenerating.Delete(userID)
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
 			SELECT ?, p.id FROM posts p JOIN follows f ON f.followee_id = p.author_id
@@ -196,25 +204,54 @@ func (s *Service) RunFanOut(ctx context.Context) {
 // active followers. It is computed from follows, as the fan-out is, so no index on the feed
 // by post is needed (that index would double the cost of every fan-out).
 func (s *Service) FeedAudience(ctx context.Context, tx bun.IDB, p *Post) ([]string, error) {
-	var out []string
-	err := tx.NewRaw(`SELECT r.account_id FROM post_recipients r JOIN users u ON u.id = r.account_id
-		WHERE r.post_id = ? AND u.state = 'active'`, p.ID).Scan(ctx, &out)
-	if err != nil {
-		return nil, err
+	return s.feedAudience(ctx, tx, p, nil)
+}
+
+// FeedAudienceAmong is the part of FeedAudience in candidates (the people connected for live
+// updates): reading a post's ~300 followers to find the few with an open stream was most of
+// the background fan-out's work, and with nobody connected there is nothing to read at all.
+// The order of the result is unspecified.
+func (s *Service) FeedAudienceAmong(ctx context.Context, tx bun.IDB, p *Post, candidates []string) ([]string, error) {
+	if len(candidates) == 0 {
+		return nil, nil
 	}
-	out = append(out, p.AuthorID)
+	return s.feedAudience(ctx, tx, p, candidates)
+}
+
+// feedAudience is FeedAudience, restricted to among unless among is nil.
+func (s *Service) feedAudience(ctx context.Context, tx bun.IDB, p *Post, among []string) ([]string, error) {
+	only := func(col string) (string, []any) {
+		if among == nil {
+			return "", nil
+		}
+		return " AND " + col + " IN (?)", []any{bun.In(among)}
+	}
+	var out []string
+	if among == nil || slices.Contains(among, p.AuthorID) {
+		out = append(out, p.AuthorID)
+	}
 	if p.Audience == Group {
+		// The author and the members only: a mention never brings a group post to anyone else.
 		var members []string
+		cond, args := only("m.account_id")
 		if err := tx.NewRaw(`SELECT m.account_id FROM group_members m JOIN users u ON u.id = m.account_id
-			WHERE m.group_id = ? AND m.state = 'member' AND u.state = 'active'`, p.GroupID).Scan(ctx, &members); err != nil {
+			WHERE m.group_id = ? AND m.state = 'member' AND u.state = 'active'`+cond, append([]any{p.GroupID}, args...)...).Scan(ctx, &members); err != nil {
 			return nil, err
 		}
-		return append([]string{p.AuthorID}, members...), nil
+		return append(out, members...), nil
 	}
+	var addressed []string
+	cond, args := only("r.account_id")
+	if err := tx.NewRaw(`SELECT r.account_id FROM post_recipients r JOIN users u ON u.id = r.account_id
+		WHERE r.post_id = ? AND u.state = 'active'`+cond, append([]any{p.ID}, args...)...).Scan(ctx, &addressed); err != nil {
+		return nil, err
+	}
+	out = append(out, addressed...)
 	if p.Audience == Public || p.Audience == Company || p.Audience == Followers {
 		var fol []string
+		cond, args := only("f.follower_id")
 		if err := tx.NewRaw(`SELECT f.follower_id FROM follows f JOIN users u ON u.id = f.follower_id
-			WHERE f.followee_id = ? AND u.state = 'active'`, p.AuthorID).Scan(ctx, &fol); err != nil {
+			WHERE f.followee_id = ? AND u.state = 'active'`+cond, append([]any{p.AuthorID}, args...)...).Scan(ctx, &fol); err != nil {
 			return nil, err
 		}
 		out = append(out, fol...)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/uptrace/bun"
 
@@ -63,6 +64,8 @@ type Service struct {
 	// id (cache.go).
 	postCache     *cache.TTL[Post]
 	reactionCache *cache.TTL[map[string]int]
+	// regenerating holds the ids of the people whose feeds Regenerate is rebuilding now.
+	regenerating sync.Map
 }
 
 // New makes the service.

@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -125,11 +126,33 @@ type presenter struct {
 	viewer *posts.Viewer
 	// unready maps the keys of partners' images not copied here yet to their remote URL.
 	unready map[string]string
+	// accounts holds the authors rendered for this page: an author with several posts on a
+	// page is rendered once (nil: no reuse).
+	accounts map[string]Account
+}
+
+// account renders u, once per page.
+func (pr presenter) account(u *accounts.User) Account {
+	if a, ok := pr.accounts[u.ID]; ok {
+		return a
+	}
+	a := pr.api.account(u, pr.base)
+	if pr.accounts != nil {
+		pr.accounts[u.ID] = a
+	}
+	return a
 }
 
 // statuses renders a page of posts for the viewer.
 func (a *api) statuses(ctx context.Context, v *posts.Viewer, ps []*posts.Post) ([]Status, error) {
-	pr := presenter{api: a, base: a.BaseURL(ctx), viewer: v}
+	return a.statusesWith(ctx, v, ps, nil)
+}
+
+// statusesWith is statuses with the viewer's state of the posts of ps already read (the
+// home feed reads it with the page); nil reads it here. Only the originals of shares are then
+// left to look up.
+func (a *api) statusesWith(ctx context.Context, v *posts.Viewer, ps []*posts.Post, known *posts.ViewerState) ([]Status, error) {
+	pr := presenter{api: a, base: a.BaseURL(ctx), viewer: v, accounts: map[string]Account{}}
 	originals, err := a.Posts.Originals(ctx, v, ps)
 	if err != nil {
 		return nil, err
@@ -159,9 +182,26 @@ func (a *api) statuses(ctx context.Context, v *posts.Viewer, ps []*posts.Post) (
 	if err != nil {
 		return nil, err
 	}
-	state, err := a.Posts.StateOf(ctx, v, idList)
-	if err != nil {
-		return nil, err
+	var state posts.ViewerState
+	if known == nil {
+		if state, err = a.Posts.StateOf(ctx, v, idList); err != nil {
+			return nil, err
+		}
+	} else {
+		state = *known
+		if len(originals) > 0 {
+			rest := make([]string, 0, len(originals))
+			for id := range originals {
+				rest = append(rest, id)
+			}
+			more, err := a.Posts.StateOf(ctx, v, rest)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(state.Reaction, more.Reaction)
+			maps.Copy(state.Shared, more.Shared)
+			maps.Copy(state.Bookmarked, more.Bookmarked)
+		}
 	}
 	if pr.unready, err = a.unreadyMedia(ctx, all); err != nil {
 		return nil, err
@@ -214,7 +254,7 @@ func (pr presenter) status(p *posts.Post, author *accounts.User, parentAuthors m
 		Bookmarked: state.Bookmarked[p.ID], Filtered: []any{},
 		Atrium: StatusExtras{Audience: string(p.Audience), Important: p.Important, Reactions: map[string]int{}, ThreadID: p.ThreadID}}
 	if author != nil {
-		st.Account = pr.api.account(author, pr.base)
+		st.Account = pr.account(author)
 	}
 	if !p.Local(pr.base) { // a post from another node links to its home there
 		st.URL = p.URI

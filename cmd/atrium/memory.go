@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
@@ -23,7 +24,7 @@ const (
 	maxGCPercent  = 800                    // bounds the goal with a tiny live heap
 	tuneEvery     = 250 * time.Millisecond // how often the live heap and the activity are read
 	quietAlloc    = 256 << 10              // less allocated than this in a tick: the node is quiet
-	releaseAfter  = 8 << 20                // allocated since the last release for one to be worth it
+	releaseAfter  = 1 << 20                // allocated since the last release for one to be worth it
 	minGCPercent  = 100
 	gcPercentStep = 10 // change GOGC only when the wanted value moves by more than this
 )
@@ -52,7 +53,11 @@ func tuneMemory(ctx context.Context, getenv func(string) string) {
 			debug.SetGCPercent(percent)
 		}
 		if alloc-lastAlloc < quietAlloc && alloc-releasedAt > releaseAfter {
-			debug.FreeOSMemory() // collects, then returns every free page to the system
+			// Two collections: the first only moves what sync.Pools keep for reuse (response
+			// compressors of ~1 MB each, buffers) to their victim caches, the second frees it.
+			// FreeOSMemory then returns every free page to the system.
+			runtime.GC()
+			debug.FreeOSMemory()
 			releasedAt = alloc
 		}
 		lastAlloc = alloc

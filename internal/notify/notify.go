@@ -63,7 +63,13 @@ const liveLookupMax = 256
 // followers of every post when few or none of them are connected was most of the cost of
 // publishing posts, and of the background fan-out.
 func (s *Service) liveAudience(ctx context.Context, tx bun.IDB, p *posts.Post) ([]string, error) {
-	if connected, complete := s.Live.Connected(liveLookupMax); complete {
+	connected, complete := s.Live.Connected(liveLookupMax)
+	return s.liveAudienceAmong(ctx, tx, p, connected, complete)
+}
+
+// liveAudienceAmong is liveAudience with the connected people already listed (Live.Connected).
+func (s *Service) liveAudienceAmong(ctx context.Context, tx bun.IDB, p *posts.Post, connected []string, complete bool) ([]string, error) {
+	if complete {
 		return s.Posts.FeedAudienceAmong(ctx, tx, p, connected)
 	}
 	return s.Posts.FeedAudience(ctx, tx, p)
@@ -273,8 +279,9 @@ func (s *Service) FannedOut(ctx context.Context, tx bun.IDB, ps []*posts.Post) e
 	// fan-out's transaction would hold SQLite's single writer for that long. A follow made
 	// in between is in both the audience and (through its backfill) the feed.
 	db.AfterCommit(ctx, func() {
+		connected, complete := s.Live.Connected(liveLookupMax) // once for the batch
 		for _, p := range ps {
-			feed, err := s.liveAudience(context.WithoutCancel(ctx), s.Posts.DB, p)
+			feed, err := s.liveAudienceAmong(context.WithoutCancel(ctx), s.Posts.DB, p, connected, complete)
 			if err != nil {
 				continue // live updates are best effort; the feed itself is written
 			}

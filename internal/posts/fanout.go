@@ -135,8 +135,17 @@ func (s *Service) wakeFanOut() {
 // transaction and returns how many it handled. Several processes may run it on one
 // PostgreSQL database: SKIP LOCKED gives each a different batch.
 func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
+	n, _, err := s.fanOutPending(ctx, max)
+	return n, err
+}
+
+// fanOutPending is FanOutPending, also returning how long its transaction held the database
+// (from its first statement to the end of its commit, without the wait for the writer).
+func (s *Service) fanOutPending(ctx context.Context, max int) (int, time.Duration, error) {
 	var done []*Post
+	var began time.Time
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		began = time.Now()
 		var ids []string
 		q := tx.NewSelect().Table("fanout_pending").Column("post_id").OrderExpr("post_id").Limit(int64(max))
 		if s.DB.Engine == migrations.Postgres {
@@ -157,7 +166,7 @@ func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
 		if err := tx.NewSelect().Model(&done).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
 			return err
 		}
-		if err := s.hydrate(ctx, done); err != nil { // live updates carry tags and attachments
+		if err := s.hydrateIn(ctx, tx, done); err != nil { // live updates carry tags and attachments
 			return err
 		}
 		for _, h := range s.hooks {
@@ -167,24 +176,47 @@ func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
 		}
 		return nil
 	})
-	return len(done), err
+	var held time.Duration
+	if !began.IsZero() {
+		held = time.Since(began)
+	}
+	return len(done), held, err
 }
+
+// Batches of the background fan-out are sized by how long they hold the database, not by a
+// number of posts: a post reaches from a few active followers to a group of a thousand
+// members. On SQLite, small batches keep every poster's wait for the single writer short;
+// while posts arrive faster than batches of the current size clear them, batches grow (each
+// turn at the writer does more), so the backlog does not grow without bound under load.
+// PostgreSQL has no single writer: a long batch delays no poster, and under load its
+// statements are slow only because the CPU is shared, so there batches only grow.
+const (
+	fanOutFirstBatch = 16
+	fanOutMaxBatch   = 512
+	fanOutHold       = 20 * time.Millisecond // a batch holding the writer longer halves the next
+)
 
 // RunFanOut is the background writer: it drains the pending fan-outs whenever a post adds
 // one (and every few seconds, for work left by a crash or another process), until ctx ends.
 func (s *Service) RunFanOut(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
+	batch := fanOutFirstBatch
 	for {
 		for {
-			// Small batches keep each transaction short: with ~300 followers a post, 16 posts
-			// are ~5k feed rows, so posting never waits long for the single SQLite writer.
-			n, err := s.FanOutPending(ctx, 16)
+			n, held, err := s.fanOutPending(ctx, batch)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.Log.Warn("fan-out failed; will retry", "err", err)
 				}
 				break
+			}
+			single := s.DB.Engine == migrations.SQLite // one writer at a time
+			switch {
+			case single && held > fanOutHold:
+				batch = max(1, batch/2)
+			case n == batch && (!single || held < fanOutHold/2):
+				batch = min(fanOutMaxBatch, 2*batch) // more is waiting, and nobody waits for this one
 			}
 			if n == 0 {
 				break

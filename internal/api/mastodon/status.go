@@ -126,21 +126,6 @@ type presenter struct {
 	viewer *posts.Viewer
 	// unready maps the keys of partners' images not copied here yet to their remote URL.
 	unready map[string]string
-	// accounts holds the authors rendered for this page: an author with several posts on a
-	// page is rendered once (nil: no reuse).
-	accounts map[string]Account
-}
-
-// account renders u, once per page.
-func (pr presenter) account(u *accounts.User) Account {
-	if a, ok := pr.accounts[u.ID]; ok {
-		return a
-	}
-	a := pr.api.account(u, pr.base)
-	if pr.accounts != nil {
-		pr.accounts[u.ID] = a
-	}
-	return a
 }
 
 // statuses renders a page of posts for the viewer.
@@ -152,7 +137,7 @@ func (a *api) statuses(ctx context.Context, v *posts.Viewer, ps []*posts.Post) (
 // home feed reads it with the page); nil reads it here. Only the originals of shares are then
 // left to look up.
 func (a *api) statusesWith(ctx context.Context, v *posts.Viewer, ps []*posts.Post, known *posts.ViewerState) ([]Status, error) {
-	pr := presenter{api: a, base: a.BaseURL(ctx), viewer: v, accounts: map[string]Account{}}
+	pr := presenter{api: a, base: a.BaseURL(ctx), viewer: v}
 	originals, err := a.Posts.Originals(ctx, v, ps)
 	if err != nil {
 		return nil, err
@@ -178,7 +163,15 @@ func (a *api) statusesWith(ctx context.Context, v *posts.Viewer, ps []*posts.Pos
 	if err != nil {
 		return nil, err
 	}
-	summary, err := a.Posts.ReactionSummary(ctx, idList)
+	// Only posts with reactions have a breakdown to read (the count is kept with the
+	// reactions): most posts of a page, and every post just created, have none.
+	reacted := make([]string, 0, len(all))
+	for _, p := range all {
+		if p.ReactionsCount > 0 {
+			reacted = append(reacted, p.ID)
+		}
+	}
+	summary, err := a.Posts.ReactionSummary(ctx, reacted)
 	if err != nil {
 		return nil, err
 	}
@@ -254,7 +247,7 @@ func (pr presenter) status(p *posts.Post, author *accounts.User, parentAuthors m
 		Bookmarked: state.Bookmarked[p.ID], Filtered: []any{},
 		Atrium: StatusExtras{Audience: string(p.Audience), Important: p.Important, Reactions: map[string]int{}, ThreadID: p.ThreadID}}
 	if author != nil {
-		st.Account = pr.account(author)
+		st.Account = pr.api.account(author, pr.base)
 	}
 	if !p.Local(pr.base) { // a post from another node links to its home there
 		st.URL = p.URI

@@ -3,9 +3,12 @@ package mastodon
 import (
 	"bytes"
 	"encoding/json"
+	"html"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestStatusJSONMatchesEncodingJSON proves the hand-written status encoder equal to
@@ -156,4 +159,35 @@ func benchStatus(i int) Status {
 		Visibility: "public", LocalOnly: i%3 == 0, MediaAttachments: []MediaAttachment{}, Mentions: []StatusMention{},
 		Tags: []Tag{{Name: "infra", URL: base + "/tags/infra"}}, Emojis: []any{}, ReblogsCount: i, FavouritesCount: 2 * i, Filtered: []any{},
 		Atrium: StatusExtras{Audience: "company", Reactions: map[string]int{"🎉": i}, ThreadID: id}}
+}
+
+// TestMastodonTimeAndNote: the hand-written time format and the bio fast path give what
+// time.Format and the general bio rendering give.
+func TestMastodonTimeAndNote(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	zones := []*time.Location{time.UTC, time.FixedZone("east", 5*3600+1800), time.FixedZone("west", -8*3600)}
+	for i := range 20000 {
+		sec := rng.Int64N(400*365*24*3600) - 100*365*24*3600 // 1870 to 2270
+		if i%100 == 0 {
+			sec = rng.Int64N(1<<62) - 1<<61 // years far outside 0-9999
+		}
+		tm := time.Unix(sec, rng.Int64N(1e9)).In(zones[i%len(zones)])
+		if got, want := mastodonTime(tm), tm.UTC().Format("2006-01-02T15:04:05.000Z"); got != want {
+			t.Fatalf("%v: %s, want %s", tm, got, want)
+		}
+	}
+	for _, bio := range []string{"", "  ", "Engineer in Lyon.", "Line one\nline two", "Tom & Jerry", "<b>bold</b>", `"quoted" it's`,
+		"para\n\npara", "crlf\r\nend", "café 🎉"} {
+		want := ""
+		if strings.TrimSpace(bio) != "" {
+			var b strings.Builder
+			for _, para := range strings.Split(strings.ReplaceAll(bio, "\r\n", "\n"), "\n\n") {
+				b.WriteString("<p>" + strings.ReplaceAll(html.EscapeString(para), "\n", "<br>") + "</p>")
+			}
+			want = b.String()
+		}
+		if got := noteHTML(bio); got != want {
+			t.Fatalf("noteHTML(%q) = %q, want %q", bio, got, want)
+		}
+	}
 }

@@ -42,6 +42,9 @@ func devSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 		fs.IntVar(&o.Users, "users", 10_000, "people to create (user00001, ...), password \""+loadgen.SeedPassword+"\"")
 		fs.IntVar(&o.Posts, "posts", 1_000_000, "posts to create")
 		fs.IntVar(&o.Follows, "follows", 300, "distinct people each person follows")
+		fs.IntVar(&o.Groups, "groups", 200, "groups to create (half open, a third closed, the rest secret)")
+		fs.IntVar(&o.GroupMemberships, "group-memberships", 20, "distinct groups each person is a member of")
+		fs.IntVar(&o.GroupPostPercent, "group-posts", 15, "percentage of the posts made in one of their author's groups")
 		fs.IntVar(&o.Days, "days", 365, "posts are spread over this many days before now")
 		fs.Int64Var(&o.Seed, "seed", 1, "random seed: the same seed makes the same company")
 		fs.IntVar(&o.Tokens, "tokens", 64, "personal access tokens (read write) to create for the first people")
@@ -81,8 +84,8 @@ func devSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 	}
 	o.Argon2MemoryKiB = cfg.Argon2MemoryKiB
 	o.Progress = stderr
-	fmt.Fprintf(stderr, "seeding %s database at %s: %d users, %d posts, %d follows each, over %d days\n",
-		d.Engine, o.BaseURL, o.Users, o.Posts, o.Follows, o.Days)
+	fmt.Fprintf(stderr, "seeding %s database at %s: %d users, %d posts, %d follows each, %d groups (%d each, %d%% of the posts), over %d days\n",
+		d.Engine, o.BaseURL, o.Users, o.Posts, o.Follows, o.Groups, o.GroupMemberships, o.GroupPostPercent, o.Days)
 	res, err := loadgen.Seed(ctx, d, o)
 	if err != nil {
 		return err
@@ -92,8 +95,8 @@ func devSeed(ctx context.Context, args []string, stdout, stderr io.Writer, geten
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "seeded %d users, %d follows, %d posts, %d hashtags, %d home feed rows in %s\n",
-		res.Users, res.Follows, res.Posts, res.Tags, res.FeedRows, res.Took.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "seeded %d users, %d follows, %d posts, %d hashtags, %d home feed rows, %d groups (%d memberships, %d group posts) in %s\n",
+		res.Users, res.Follows, res.Posts, res.Tags, res.FeedRows, res.Groups, res.Memberships, res.GroupPosts, res.Took.Round(time.Millisecond))
 	for _, p := range res.Phases {
 		rate := ""
 		if p.Rows > 0 && p.Took > 0 {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -12,7 +13,10 @@ import (
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	start := time.Now()
-	cfg, _, err := loadConfig("serve", args, stderr, getenv, nil)
+	var pprofListen string
+	cfg, _, err := loadConfig("serve", args, stderr, getenv, func(fs *flag.FlagSet) {
+		fs.StringVar(&pprofListen, "pprof-listen", "", "serve Go's profiler (/debug/pprof/) on this loopback host:port, for performance work, in a binary built with -tags pprof; empty: off")
+	})
 	if err != nil {
 		return err
 	}
@@ -20,6 +24,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("--listen (ATRIUM_LISTEN): cannot listen on %s: %v", cfg.Listen, err)
+	}
+	if pprofListen != "" {
+		stop, err := servePprof(pprofListen, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer stop()
 	}
 	node, err := app.New(ctx, cfg, app.Options{Log: log})
 	if err != nil {
@@ -36,6 +48,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer, getenv 
 	} else {
 		fmt.Fprintf(stdout, "Atrium is running at %s (listening on %s).\n", url, ln.Addr())
 	}
+	go tuneMemory(ctx, getenv)
 	return node.Serve(ctx, ln)
 }
 

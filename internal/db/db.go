@@ -36,6 +36,14 @@ type DB struct {
 	writeMu sync.Mutex
 	// stmts holds the statements of Prepared by their text (a handful of constant queries).
 	stmts sync.Map
+	// txSlots bounds the PostgreSQL transactions open at once below the pool's size (nil on
+	// SQLite, whose writeMu lets one at a time). A transaction may run a query outside
+	// itself (a cache loading on a miss: the organisation's settings, a person); if every
+	// pooled connection were held by such transactions, each would wait for a connection
+	// only another one can free, for ever. Keeping a few connections out of transactions'
+	// reach lets those queries always run. Seen with 64 clients posting: 20 transactions each
+	// waiting for a 21st connection after the organisation cache expired.
+	txSlots chan struct{}
 }
 
 // Options select and tune the database.
@@ -105,7 +113,8 @@ func openPostgres(ctx context.Context, o Options) (*DB, error) {
 	}
 	sqldb.SetMaxOpenConns(n)
 	sqldb.SetMaxIdleConns(n)
-	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Engine: migrations.Postgres}
+	d := &DB{DB: bun.NewDB(sqldb, pgdialect.New()), Engine: migrations.Postgres,
+		txSlots: make(chan struct{}, max(1, n-max(1, n/5)))}
 	if err := d.PingContext(ctx); err != nil {
 		sqldb.Close()
 		return nil, fmt.Errorf("db: postgres %s: %w", u.Redacted(), err)
@@ -150,7 +159,17 @@ func (d *DB) Tx(ctx context.Context, fn func(ctx context.Context, tx bun.Tx) err
 	if d.Engine == migrations.SQLite {
 		d.writeMu.Lock()
 	}
+	if d.txSlots != nil {
+		select {
+		case d.txSlots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	err := d.RunInTx(ctx, nil, fn)
+	if d.txSlots != nil {
+		<-d.txSlots
+	}
 	if d.Engine == migrations.SQLite {
 		d.writeMu.Unlock()
 	}

@@ -3,13 +3,16 @@ package db_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/testutil/dbtest"
+	"github.com/atrium-social/atrium/internal/testutil/pgtest"
 )
 
 func TestAfterCommitAndErrorMapping(t *testing.T) {
@@ -52,4 +55,42 @@ func TestAfterCommitAndErrorMapping(t *testing.T) {
 			t.Fatalf("missing row: want NotFound, got %v", err)
 		}
 	})
+}
+
+// TestTransactionsLeaveConnections: transactions that each run a query outside themselves
+// (as caches loading on a miss do) all finish, even when there are as many of them as pooled
+// connections: on PostgreSQL they would otherwise take every connection and wait for a
+// further one for ever.
+func TestTransactionsLeaveConnections(t *testing.T) {
+	ctx := context.Background()
+	d2, err := db.Open(ctx, db.Options{DSN: pgtest.DSN(t), MaxConn: 4}) // a small pool: few transactions fill it
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second) // a deadlock fails the test instead of hanging it
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- d2.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+				var one int
+				if err := tx.NewRaw("SELECT 1").Scan(ctx, &one); err != nil {
+					return err
+				}
+				time.Sleep(50 * time.Millisecond)            // every transaction holds its connection now
+				return d2.NewRaw("SELECT 1").Scan(ctx, &one) // outside the transaction
+			})
+		}()
+	}
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Fatalf("a transaction failed (a deadlock ends at the deadline): %v", err)
+		}
+	}
 }

@@ -29,6 +29,7 @@ import (
 //
 //	go test ./internal/loadgen -run '^$' -bench . -benchtime 10s
 //	ATRIUM_BENCH_USERS=10000 ATRIUM_BENCH_POSTS=1000000 ATRIUM_BENCH_FOLLOWS=300 \
+//	  ATRIUM_BENCH_GROUPS=200 ATRIUM_BENCH_GROUP_MEMBERSHIPS=20 \
 //	  ATRIUM_BENCH_DATA_DIR=/tmp/atrium-p3 go test ./internal/loadgen -run '^$' -bench HomeFeed -cpuprofile cpu.out
 //
 // ATRIUM_BENCH_DATA_DIR names a data directory to use (seeded on first use and kept; a
@@ -97,7 +98,9 @@ func setUp() error {
 	}
 	if !has {
 		o := SeedOptions{Users: envInt("ATRIUM_BENCH_USERS", 2000), Posts: envInt("ATRIUM_BENCH_POSTS", 100_000),
-			Follows: envInt("ATRIUM_BENCH_FOLLOWS", 100), Days: 365, Seed: 1, Tokens: 64, BaseURL: n.URL(ctx), Argon2MemoryKiB: 8 * 1024}
+			Follows: envInt("ATRIUM_BENCH_FOLLOWS", 100), Groups: envInt("ATRIUM_BENCH_GROUPS", 200),
+			GroupMemberships: envInt("ATRIUM_BENCH_GROUP_MEMBERSHIPS", 20), GroupPostPercent: 15,
+			Days: 365, Seed: 1, Tokens: 64, BaseURL: n.URL(ctx), Argon2MemoryKiB: 8 * 1024}
 		if testing.Verbose() {
 			o.Progress = os.Stderr
 		}

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -506,8 +507,12 @@ func ReadTokens(path string) ([]string, error) {
 	return out, nil
 }
 
-// WriteTokens writes tokens one a line to path, readable by its owner only.
+// WriteTokens writes tokens one a line to path, readable by its owner only. Its directory is
+// created if need be (with PostgreSQL nothing else creates the data directory).
 func WriteTokens(path string, tokens []string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return fmt.Errorf("--tokens-file: %w", err)
+	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("--tokens-file: %w", err)

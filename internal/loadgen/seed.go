@@ -39,6 +39,12 @@ type SeedOptions struct {
 	Seed    int64 // the same seed gives the same people, graph and posts
 	Tokens  int   // personal access tokens ("read write") for the first Tokens people (at most Users)
 
+	// Groups hosted here (half open, a third closed, the rest secret); each person is a
+	// member of GroupMemberships of them (popularity is skewed, as for follows), and
+	// GroupPostPercent of the posts are group posts by a member, which reach the members'
+	// home feeds instead of the author's followers'. Zero Groups seeds none.
+	Groups, GroupMemberships, GroupPostPercent int
+
 	// BaseURL is the node's public URL, for post URIs and hashtag links.
 	BaseURL string
 	// Now ends the posting period; zero means the current time.
@@ -66,6 +72,7 @@ type Phase struct {
 // SeedResult describes what Seed wrote.
 type SeedResult struct {
 	Users, Follows, Posts, Tags, FeedRows int64
+	Groups, Memberships, GroupPosts       int64
 
 	UserIDs   []string // in username order
 	Usernames []string
@@ -91,6 +98,15 @@ func (o *SeedOptions) check() error {
 		return errors.New("seed: --tokens must not be negative")
 	}
 	o.Tokens = min(o.Tokens, o.Users)
+	if o.Groups < 0 || o.GroupMemberships < 0 || o.GroupMemberships > o.Groups {
+		return fmt.Errorf("seed: --groups must not be negative and --group-memberships must be between 0 and --groups (%d)", o.Groups)
+	}
+	if o.GroupPostPercent < 0 || o.GroupPostPercent > 100 {
+		return errors.New("seed: --group-posts is a percentage, between 0 and 100")
+	}
+	if o.GroupPostPercent > 0 && o.GroupMemberships == 0 {
+		return errors.New("seed: --group-posts needs people in groups (--groups and --group-memberships)")
+	}
 	if o.BatchRows <= 0 {
 		o.BatchRows = 500
 	}
@@ -126,9 +142,12 @@ type seeder struct {
 	usernames []string
 	userIDq   [][]byte // user ids as SQL literals
 	followees []int32  // Users*Follows: followees of person i at [i*F, (i+1)*F), ascending
+	memberOf  []int32  // Users*GroupMemberships: groups of person i at [i*M, (i+1)*M), ascending
+	groupIDq  [][]byte // group ids as SQL literals
 
 	postIDs    []ulid.ULID
 	postAuthor []int32
+	postGroup  []int32 // the group of each post, -1 for posts outside groups
 	postTags   []int32 // pairs: post index, pool index (posts with hashtags)
 	pool       []poolText
 
@@ -205,7 +224,7 @@ func Seed(ctx context.Context, d *db.DB, o SeedOptions) (*SeedResult, error) {
 }
 
 func (s *seeder) run(ctx context.Context) error {
-	for _, step := range []func(context.Context) error{s.users, s.follows, s.posts, s.tags, s.feeds} {
+	for _, step := range []func(context.Context) error{s.users, s.follows, s.groups, s.posts, s.tags, s.feeds} {
 		if err := step(ctx); err != nil {
 			return err
 		}
@@ -463,12 +482,13 @@ func (s *seeder) postTimes() func(u float64) time.Time {
 }
 
 // posts writes the posts in time order. Authors are drawn by a log-normal activity, so a few
-// people post a lot; audiences are 70% company, 15% public, 15% followers.
+// people post a lot; GroupPostPercent of the posts go to one of the author's groups, and the
+// others' audiences are 70% company, 15% public, 15% followers.
 func (s *seeder) posts(ctx context.Context) error {
-	n, p := s.o.Users, s.o.Posts
+	n, p, ge := s.o.Users, s.o.Posts, s.o.GroupMemberships
 	m := s.phase("posts", int64(p))
 	defer s.done(m)
-	b := newBulk(ctx, s.conn, "posts", "id, uri, author_id, audience, thread_id, source, content_html, content_text, created_at",
+	b := newBulk(ctx, s.conn, "posts", "id, uri, author_id, audience, group_id, thread_id, source, content_html, content_text, created_at",
 		s.o.BatchRows, s.o.TxRows, m)
 	cum := make([]float64, n)
 	total := 0.0
@@ -481,9 +501,9 @@ func (s *seeder) posts(ctx context.Context) error {
 		uriBase[i] = []byte(s.o.BaseURL + "/users/" + name + "/statuses/")
 	}
 	aud := [][]byte{s.dia.AppendString(nil, string(posts.Company)), s.dia.AppendString(nil, string(posts.Public)),
-		s.dia.AppendString(nil, string(posts.Followers))}
+		s.dia.AppendString(nil, string(posts.Followers)), s.dia.AppendString(nil, string(posts.Group))}
 	at := s.postTimes()
-	s.postIDs, s.postAuthor = make([]ulid.ULID, p), make([]int32, p)
+	s.postIDs, s.postAuthor, s.postGroup = make([]ulid.ULID, p), make([]int32, p), make([]int32, p)
 	var idText [ulid.EncodedSize]byte
 	for i := 0; i < p; i++ {
 		t := at((float64(i) + s.rng.Float64()) / float64(p))
@@ -492,9 +512,14 @@ func (s *seeder) posts(ctx context.Context) error {
 		if a >= n {
 			a = n - 1
 		}
-		s.postIDs[i], s.postAuthor[i] = id, int32(a)
+		s.postIDs[i], s.postAuthor[i], s.postGroup[i] = id, int32(a), -1
 		audience := aud[0]
-		if r := s.rng.IntN(100); r >= 85 {
+		// The group draw is made only when groups are seeded, so a seed without them keeps
+		// the same random sequence (and company) as before groups existed.
+		if ge > 0 && s.rng.IntN(100) < s.o.GroupPostPercent {
+			audience, s.postGroup[i] = aud[3], s.memberOf[a*ge+s.rng.IntN(ge)]
+			s.res.GroupPosts++
+		} else if r := s.rng.IntN(100); r >= 85 {
 			audience = aud[2]
 		} else if r >= 70 {
 			audience = aud[1]
@@ -510,6 +535,12 @@ func (s *seeder) posts(ctx context.Context) error {
 		row = append(append(append(append(row, '\''), uriBase[a]...), idText[:]...), "',"...)
 		row = append(append(row, s.userIDq[a]...), ',')
 		row = append(append(row, audience...), ',')
+		if g := s.postGroup[i]; g >= 0 {
+			row = append(row, s.groupIDq[g]...)
+		} else {
+			row = append(row, "NULL"...)
+		}
+		row = append(row, ',')
 		row = append(append(append(row, '\''), idText[:]...), "',"...)
 		row = append(append(row, txt.source...), ',')
 		row = append(append(row, txt.html...), ',')
@@ -546,26 +577,13 @@ func (s *seeder) tags(ctx context.Context) error {
 }
 
 // feeds materialises every home feed as fan-out on write and the periodic trim leave it:
-// walking the posts from the newest, each goes to its author's feed and to each follower's,
-// until a feed holds posts.FeedKeep entries. Rows are written in primary-key order.
+// walking the posts from the newest, each goes to its author's feed and to each follower's
+// (a group post: to each member's instead), until a feed holds posts.FeedKeep entries. Rows
+// are written in primary-key order.
 func (s *seeder) feeds(ctx context.Context) error {
-	n, f, keep := s.o.Users, s.o.Follows, posts.FeedKeep
-	// followers in compressed rows: those of person a at fl[off[a]:off[a+1]]
-	off := make([]int32, n+1)
-	for _, j := range s.followees {
-		off[j+1]++
-	}
-	for i := 1; i <= n; i++ {
-		off[i] += off[i-1]
-	}
-	fl := make([]int32, len(s.followees))
-	next := slices.Clone(off[:n])
-	for i := 0; i < n; i++ {
-		for _, j := range s.followees[i*f : (i+1)*f] {
-			fl[next[j]] = int32(i)
-			next[j]++
-		}
-	}
+	n, keep := s.o.Users, posts.FeedKeep
+	off, fl := invert(s.followees, s.o.Follows, n)                        // followers of a: fl[off[a]:off[a+1]]
+	goff, gm := invert(s.memberOf, s.o.GroupMemberships, len(s.groupIDq)) // members of g: gm[goff[g]:goff[g+1]]
 	feed := make([]int32, n*keep)
 	fill := make([]int32, n)
 	full := 0
@@ -580,6 +598,14 @@ func (s *seeder) feeds(ctx context.Context) error {
 	for j := len(s.postIDs) - 1; j >= 0 && full < n; j-- {
 		a := s.postAuthor[j]
 		push(a, int32(j))
+		if g := s.postGroup[j]; g >= 0 {
+			for _, u := range gm[goff[g]:goff[g+1]] {
+				if u != a { // the author is a member, and has the post already
+					push(u, int32(j))
+				}
+			}
+			continue
+		}
 		for _, u := range fl[off[a]:off[a+1]] {
 			push(u, int32(j))
 		}
@@ -605,7 +631,8 @@ func (s *seeder) feeds(ctx context.Context) error {
 	return b.close()
 }
 
-// tokens issues personal access tokens for the first people, as `atrium admin token` would.
+// tokens issues personal access tokens for the first people, as `atrium admin token` would,
+// as if they had just been used.
 func (s *seeder) tokens(ctx context.Context) error {
 	if s.o.Tokens == 0 {
 		return nil
@@ -616,8 +643,10 @@ func (s *seeder) tokens(ctx context.Context) error {
 	for i := range toks {
 		plain := ids.Token()
 		s.res.Tokens[i] = plain
+		// Marked used now: the seeded feeds are complete, as an active person's are, so the
+		// first request must not take them for someone back after weeks and rebuild them.
 		toks[i] = accounts.Token{ID: ids.New(now), UserID: s.userIDs[i], Name: "seed", TokenHash: ids.Hash(plain),
-			Scopes: "read write", CreatedAt: now}
+			Scopes: "read write", CreatedAt: now, LastUsedAt: &now}
 	}
 	_, err := s.d.NewInsert().Model(&toks).Exec(ctx)
 	return err

@@ -51,6 +51,30 @@ type Live interface {
 	PostPublished(p *posts.Post, feedAccounts []string)
 	PostChanged(p *posts.Post, deleted bool)
 	PostDeleted(p *posts.Post, feedAccounts []string)
+	// Connected lists the people with an open home stream when there are at most max of
+	// them (complete is false otherwise): the only feed owners a post event can reach.
+	Connected(max int) (ids []string, complete bool)
+}
+
+// liveLookupMax is how many connected people a post's live audience is looked up among; with
+// more connected, the whole audience is read and the hub skips those not connected.
+const liveLookupMax = 256
+
+// liveAudience is the part of p's feed audience that can receive its live events now: the
+// connected people among its followers (or members, or addressees). Reading all ~300
+// followers of every post when few or none of them are connected was most of the cost of
+// publishing posts, and of the background fan-out.
+func (s *Service) liveAudience(ctx context.Context, tx bun.IDB, p *posts.Post) ([]string, error) {
+	connected, complete := s.Live.Connected(liveLookupMax)
+	return s.liveAudienceAmong(ctx, tx, p, connected, complete)
+}
+
+// liveAudienceAmong is liveAudience with the connected people already listed (Live.Connected).
+func (s *Service) liveAudienceAmong(ctx context.Context, tx bun.IDB, p *posts.Post, connected []string, complete bool) ([]string, error) {
+	if complete {
+		return s.Posts.FeedAudienceAmong(ctx, tx, p, connected)
+	}
+	return s.Posts.FeedAudience(ctx, tx, p)
 }
 
 // Service writes and reads notifications. It implements posts.Hook and follows.Hook.
@@ -197,7 +221,7 @@ func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, pa
 		}
 	}
 	if s.Live != nil && parent == nil && !p.FanOutPending {
-		feed, err := s.Posts.FeedAudience(ctx, tx, p)
+		feed, err := s.liveAudience(ctx, tx, p)
 		if err != nil {
 			return err
 		}
@@ -232,7 +256,7 @@ func (s *Service) PostDeleted(ctx context.Context, tx bun.IDB, p *posts.Post) er
 				return err
 			}
 		}
-		feed, err := s.Posts.FeedAudience(ctx, tx, root)
+		feed, err := s.liveAudience(ctx, tx, root)
 		if err != nil {
 			return err
 		}
@@ -255,7 +279,7 @@ func (s *Service) Boosted(ctx context.Context, tx bun.IDB, original, share *post
 		return err
 	}
 	if s.Live != nil && !share.FanOutPending {
-		feed, err := s.Posts.FeedAudience(ctx, tx, share)
+		feed, err := s.liveAudience(ctx, tx, share)
 		if err != nil {
 			return err
 		}
@@ -273,8 +297,9 @@ func (s *Service) FannedOut(ctx context.Context, tx bun.IDB, ps []*posts.Post) e
 	// fan-out's transaction would hold SQLite's single writer for that long. A follow made
 	// in between is in both the audience and (through its backfill) the feed.
 	db.AfterCommit(ctx, func() {
+		connected, complete := s.Live.Connected(liveLookupMax) // once for the batch
 		for _, p := range ps {
-			feed, err := s.Posts.FeedAudience(context.WithoutCancel(ctx), s.Posts.DB, p)
+			feed, err := s.liveAudienceAmong(context.WithoutCancel(ctx), s.Posts.DB, p, connected, complete)
 			if err != nil {
 				continue // live updates are best effort; the feed itself is written
 			}

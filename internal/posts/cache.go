@@ -31,11 +31,15 @@ func (s *Service) forgetPosts(ids ...string) {
 // postHead is what a feed reads fresh for every post on every page: its id, whether and when
 // it was edited (to validate the cached rest) and the counts, which change all the time.
 type postHead struct {
-	ID             string     `bun:"id"`
-	EditedAt       *time.Time `bun:"edited_at"`
-	RepliesCount   int        `bun:"replies_count"`
-	ReblogsCount   int        `bun:"reblogs_count"`
-	ReactionsCount int        `bun:"reactions_count"`
+	ID             string
+	EditedAt       *time.Time
+	RepliesCount   int
+	ReblogsCount   int
+	ReactionsCount int
+	// The viewer's own state of the post, read along (ViewerState).
+	MyReaction *string
+	Shared     bool
+	Bookmarked bool
 }
 
 // headColumns selects a postHead from posts aliased p.

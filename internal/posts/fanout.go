@@ -3,6 +3,7 @@ package posts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -96,6 +97,13 @@ func (s *Service) followerFanOut(ctx context.Context, tx bun.IDB, postIDs []stri
 // of the people they follow, as the fan-out would have written them. Posts addressed to them
 // and their own were written whatever their activity. It is accounts.Service.Returned.
 func (s *Service) Regenerate(ctx context.Context, userID string) error {
+	// Someone coming back sends several requests at once (an app opens its timelines in
+	// parallel), and each saw them inactive: one rebuild is enough, and every other one would
+	// hold the single writer as long again (seeded tokens' first use queued hundreds).
+	if _, busy := s.regenerating.LoadOrStore(userID, struct{}{}); busy {
+		return nil
+	}
+	defer s.regenerating.Delete(userID)
 	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
 			SELECT ?, p.id FROM posts p JOIN follows f ON f.followee_id = p.author_id
@@ -127,8 +135,17 @@ func (s *Service) wakeFanOut() {
 // transaction and returns how many it handled. Several processes may run it on one
 // PostgreSQL database: SKIP LOCKED gives each a different batch.
 func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
+	n, _, err := s.fanOutPending(ctx, max)
+	return n, err
+}
+
+// fanOutPending is FanOutPending, also returning how long its transaction held the database
+// (from its first statement to the end of its commit, without the wait for the writer).
+func (s *Service) fanOutPending(ctx context.Context, max int) (int, time.Duration, error) {
 	var done []*Post
+	var began time.Time
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		began = time.Now()
 		var ids []string
 		q := tx.NewSelect().Table("fanout_pending").Column("post_id").OrderExpr("post_id").Limit(int64(max))
 		if s.DB.Engine == migrations.Postgres {
@@ -149,7 +166,7 @@ func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
 		if err := tx.NewSelect().Model(&done).Where("id IN (?)", bun.In(ids)).Scan(ctx); err != nil {
 			return err
 		}
-		if err := s.hydrate(ctx, done); err != nil { // live updates carry tags and attachments
+		if err := s.hydrateIn(ctx, tx, done); err != nil { // live updates carry tags and attachments
 			return err
 		}
 		for _, h := range s.hooks {
@@ -159,24 +176,47 @@ func (s *Service) FanOutPending(ctx context.Context, max int) (int, error) {
 		}
 		return nil
 	})
-	return len(done), err
+	var held time.Duration
+	if !began.IsZero() {
+		held = time.Since(began)
+	}
+	return len(done), held, err
 }
+
+// Batches of the background fan-out are sized by how long they hold the database, not by a
+// number of posts: a post reaches from a few active followers to a group of a thousand
+// members. On SQLite, small batches keep every poster's wait for the single writer short;
+// while posts arrive faster than batches of the current size clear them, batches grow (each
+// turn at the writer does more), so the backlog does not grow without bound under load.
+// PostgreSQL has no single writer: a long batch delays no poster, and under load its
+// statements are slow only because the CPU is shared, so there batches only grow.
+const (
+	fanOutFirstBatch = 16
+	fanOutMaxBatch   = 512
+	fanOutHold       = 20 * time.Millisecond // a batch holding the writer longer halves the next
+)
 
 // RunFanOut is the background writer: it drains the pending fan-outs whenever a post adds
 // one (and every few seconds, for work left by a crash or another process), until ctx ends.
 func (s *Service) RunFanOut(ctx context.Context) {
 	t := time.NewTicker(5 * time.Second)
 	defer t.Stop()
+	batch := fanOutFirstBatch
 	for {
 		for {
-			// Small batches keep each transaction short: with ~300 followers a post, 16 posts
-			// are ~5k feed rows, so posting never waits long for the single SQLite writer.
-			n, err := s.FanOutPending(ctx, 16)
+			n, held, err := s.fanOutPending(ctx, batch)
 			if err != nil {
 				if ctx.Err() == nil {
 					s.Log.Warn("fan-out failed; will retry", "err", err)
 				}
 				break
+			}
+			single := s.DB.Engine == migrations.SQLite // one writer at a time
+			switch {
+			case single && held > fanOutHold:
+				batch = max(1, batch/2)
+			case n == batch && (!single || held < fanOutHold/2):
+				batch = min(fanOutMaxBatch, 2*batch) // more is waiting, and nobody waits for this one
 			}
 			if n == 0 {
 				break
@@ -196,25 +236,54 @@ func (s *Service) RunFanOut(ctx context.Context) {
 // active followers. It is computed from follows, as the fan-out is, so no index on the feed
 // by post is needed (that index would double the cost of every fan-out).
 func (s *Service) FeedAudience(ctx context.Context, tx bun.IDB, p *Post) ([]string, error) {
-	var out []string
-	err := tx.NewRaw(`SELECT r.account_id FROM post_recipients r JOIN users u ON u.id = r.account_id
-		WHERE r.post_id = ? AND u.state = 'active'`, p.ID).Scan(ctx, &out)
-	if err != nil {
-		return nil, err
+	return s.feedAudience(ctx, tx, p, nil)
+}
+
+// FeedAudienceAmong is the part of FeedAudience in candidates (the people connected for live
+// updates): reading a post's ~300 followers to find the few with an open stream was most of
+// the background fan-out's work, and with nobody connected there is nothing to read at all.
+// The order of the result is unspecified.
+func (s *Service) FeedAudienceAmong(ctx context.Context, tx bun.IDB, p *Post, candidates []string) ([]string, error) {
+	if len(candidates) == 0 {
+		return nil, nil
 	}
-	out = append(out, p.AuthorID)
+	return s.feedAudience(ctx, tx, p, candidates)
+}
+
+// feedAudience is FeedAudience, restricted to among unless among is nil.
+func (s *Service) feedAudience(ctx context.Context, tx bun.IDB, p *Post, among []string) ([]string, error) {
+	only := func(col string) (string, []any) {
+		if among == nil {
+			return "", nil
+		}
+		return " AND " + col + " IN (?)", []any{bun.In(among)}
+	}
+	var out []string
+	if among == nil || slices.Contains(among, p.AuthorID) {
+		out = append(out, p.AuthorID)
+	}
 	if p.Audience == Group {
+		// The author and the members only: a mention never brings a group post to anyone else.
 		var members []string
+		cond, args := only("m.account_id")
 		if err := tx.NewRaw(`SELECT m.account_id FROM group_members m JOIN users u ON u.id = m.account_id
-			WHERE m.group_id = ? AND m.state = 'member' AND u.state = 'active'`, p.GroupID).Scan(ctx, &members); err != nil {
+			WHERE m.group_id = ? AND m.state = 'member' AND u.state = 'active'`+cond, append([]any{p.GroupID}, args...)...).Scan(ctx, &members); err != nil {
 			return nil, err
 		}
-		return append([]string{p.AuthorID}, members...), nil
+		return append(out, members...), nil
 	}
+	var addressed []string
+	cond, args := only("r.account_id")
+	if err := tx.NewRaw(`SELECT r.account_id FROM post_recipients r JOIN users u ON u.id = r.account_id
+		WHERE r.post_id = ? AND u.state = 'active'`+cond, append([]any{p.ID}, args...)...).Scan(ctx, &addressed); err != nil {
+		return nil, err
+	}
+	out = append(out, addressed...)
 	if p.Audience == Public || p.Audience == Company || p.Audience == Followers {
 		var fol []string
+		cond, args := only("f.follower_id")
 		if err := tx.NewRaw(`SELECT f.follower_id FROM follows f JOIN users u ON u.id = f.follower_id
-			WHERE f.followee_id = ? AND u.state = 'active'`, p.AuthorID).Scan(ctx, &fol); err != nil {
+			WHERE f.followee_id = ? AND u.state = 'active'`+cond, append([]any{p.AuthorID}, args...)...).Scan(ctx, &fol); err != nil {
 			return nil, err
 		}
 		out = append(out, fol...)

@@ -2,7 +2,9 @@ package posts
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -58,23 +60,43 @@ const FeedKeep = 800
 // addressed to them, newest first. It reads the materialised feed (written at post time),
 // so its cost is one index range of the page size, whatever the size of the database.
 func (s *Service) Home(ctx context.Context, v *Viewer, pg Page) ([]*Post, error) {
+	out, _, err := s.HomeWithState(ctx, v, pg)
+	return out, err
+}
+
+// HomeWithState is Home with the viewer's state (their reactions, shares and bookmarks) of
+// every post returned, as StateOf would give it: the page's query reads it along, so a
+// page does not need a second statement for it.
+func (s *Service) HomeWithState(ctx context.Context, v *Viewer, pg Page) ([]*Post, ViewerState, error) {
+	st := ViewerState{Reaction: map[string]string{}, Shared: map[string]bool{}, Bookmarked: map[string]bool{}}
 	if v == nil {
-		return nil, notFound()
+		return nil, st, notFound()
 	}
 	// The page reads only the heads of its posts; the rest comes from the post cache.
 	heads, err := s.homeHeads(ctx, v, pg)
 	if err != nil {
-		return nil, fmt.Errorf("home feed of %s: %w", v.ID, err)
+		return nil, st, fmt.Errorf("home feed of %s: %w", v.ID, err)
 	}
 	out, err := s.fromHeads(ctx, heads)
 	if err != nil {
-		return nil, fmt.Errorf("home feed of %s: %w", v.ID, err)
+		return nil, st, fmt.Errorf("home feed of %s: %w", v.ID, err)
+	}
+	for _, h := range heads {
+		if h.MyReaction != nil {
+			st.Reaction[h.ID] = *h.MyReaction
+		}
+		if h.Shared {
+			st.Shared[h.ID] = true
+		}
+		if h.Bookmarked {
+			st.Bookmarked[h.ID] = true
+		}
 	}
 	if len(out) < pg.limit() && pg.MinID == "" && pg.SinceID == "" {
 		// Past the end of a trimmed feed, read older posts from their authors directly.
 		trimmed, err := s.DB.NewSelect().Table("home_feed").Where("account_id = ?", v.ID).Offset(FeedKeep - 1).Limit(1).Exists(ctx)
 		if err != nil {
-			return nil, err
+			return nil, st, err
 		}
 		if trimmed {
 			cursor := pg.MaxID
@@ -83,41 +105,52 @@ func (s *Service) Home(ctx context.Context, v *Viewer, pg Page) ([]*Post, error)
 			}
 			older, err := s.homeFallback(ctx, v, Page{MaxID: cursor, Limit: pg.limit() - len(out)})
 			if err != nil {
-				return nil, err
+				return nil, st, err
 			}
 			if err := s.hydrate(ctx, older); err != nil {
-				return nil, err
+				return nil, st, err
 			}
+			ids := make([]string, len(older))
+			for i, p := range older {
+				ids[i] = p.ID
+			}
+			more, err := s.StateOf(ctx, v, ids)
+			if err != nil {
+				return nil, st, err
+			}
+			maps.Copy(st.Reaction, more.Reaction)
+			maps.Copy(st.Shared, more.Shared)
+			maps.Copy(st.Bookmarked, more.Bookmarked)
 			out = append(out, older...)
 		}
 	}
-	return out, nil
+	return out, st, nil
 }
 
-// SQLite's home page queries, prepared once (db.Prepared). The bounds are always present:
-// "~" sorts after every ULID and "" before, so an absent max_id or since_id bounds nothing.
+// homeHeadColumns is headColumns plus the viewer's (?1) state of each post, as StateOf reads
+// it (one statement instead of two: each has a fixed cost that was a tenth of a page's).
+// Most posts on a page have no reactions, shares or bookmarks, so the lookups are guarded:
+// the reaction and share lookups run only for posts with a non-zero count (the counts are
+// kept in the transactions that add and remove reactions and shares, so a zero count means
+// the viewer has none either), and the bookmark lookups only when the viewer has a bookmark
+// in the page's range at all (a subquery without correlation, which SQLite runs once).
+const homeHeadColumns = headColumns + `,
+	CASE WHEN p.reactions_count > 0 THEN (SELECT r.emoji FROM reactions r WHERE r.post_id = p.id AND r.account_id = ?1) END AS my_reaction,
+	CASE WHEN p.reblogs_count > 0 THEN EXISTS (SELECT 1 FROM posts s WHERE s.reblog_of_id = p.id AND s.author_id = ?1 AND s.deleted_at IS NULL) ELSE FALSE END AS shared,
+	CASE WHEN EXISTS (SELECT 1 FROM bookmarks WHERE account_id = ?1 AND post_id < ?2 AND post_id > ?3)
+		THEN EXISTS (SELECT 1 FROM bookmarks b WHERE b.account_id = ?1 AND b.post_id = p.id) ELSE FALSE END AS bookmarked`
+
+// The home page queries, prepared once (db.Prepared; PostgreSQL with $n for ?n). The bounds are always present: "~" sorts after every ULID and
+// "" before, so an absent max_id or since_id bounds nothing.
 const (
-	homeHeadsNewest = `SELECT ` + headColumns + ` FROM home_feed AS h JOIN posts AS p ON p.id = h.post_id
+	homeHeadsNewest = `SELECT ` + homeHeadColumns + ` FROM home_feed AS h JOIN posts AS p ON p.id = h.post_id
 		WHERE h.account_id = ?1 AND p.deleted_at IS NULL AND h.post_id < ?2 AND h.post_id > ?3 ORDER BY h.post_id DESC LIMIT ?4`
-	homeHeadsOldest = `SELECT ` + headColumns + ` FROM home_feed AS h JOIN posts AS p ON p.id = h.post_id
+	homeHeadsOldest = `SELECT ` + homeHeadColumns + ` FROM home_feed AS h JOIN posts AS p ON p.id = h.post_id
 		WHERE h.account_id = ?1 AND p.deleted_at IS NULL AND h.post_id < ?2 AND h.post_id > ?3 ORDER BY h.post_id ASC LIMIT ?4`
 )
 
 // homeHeads reads the heads of a page of the viewer's materialised feed, newest first.
 func (s *Service) homeHeads(ctx context.Context, v *Viewer, pg Page) ([]postHead, error) {
-	var heads []postHead
-	if s.DB.Engine != migrations.SQLite {
-		q := s.DB.NewSelect().TableExpr("home_feed AS h").ColumnExpr(headColumns).
-			Join("JOIN posts AS p ON p.id = h.post_id").Where("h.account_id = ?", v.ID).Where("p.deleted_at IS NULL")
-		q, asc := pg.apply(q, "h.post_id")
-		if err := q.Scan(ctx, &heads); err != nil {
-			return nil, err
-		}
-		if asc {
-			slices.Reverse(heads)
-		}
-		return heads, nil
-	}
 	query, lower := homeHeadsNewest, pg.SinceID
 	if pg.MinID != "" {
 		query, lower = homeHeadsOldest, max(pg.SinceID, pg.MinID)
@@ -125,6 +158,9 @@ func (s *Service) homeHeads(ctx context.Context, v *Viewer, pg Page) ([]postHead
 	upper := pg.MaxID
 	if upper == "" {
 		upper = "~"
+	}
+	if s.DB.Engine == migrations.Postgres {
+		query = strings.ReplaceAll(query, "?", "$") // ?1 is SQLite's $1
 	}
 	st, err := s.DB.Prepared(ctx, query)
 	if err != nil {
@@ -134,7 +170,24 @@ func (s *Service) homeHeads(ctx context.Context, v *Viewer, pg Page) ([]postHead
 	if err != nil {
 		return nil, err
 	}
-	if err := s.DB.ScanRows(ctx, rows, &heads); err != nil {
+	defer rows.Close()
+	heads := make([]postHead, 0, pg.limit())
+	for rows.Next() {
+		var h postHead
+		var edited sql.NullTime
+		var reaction sql.NullString
+		if err := rows.Scan(&h.ID, &edited, &h.RepliesCount, &h.ReblogsCount, &h.ReactionsCount, &reaction, &h.Shared, &h.Bookmarked); err != nil {
+			return nil, err
+		}
+		if edited.Valid {
+			h.EditedAt = &edited.Time
+		}
+		if reaction.Valid {
+			h.MyReaction = &reaction.String
+		}
+		heads = append(heads, h)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	if pg.MinID != "" {
@@ -143,15 +196,18 @@ func (s *Service) homeHeads(ctx context.Context, v *Viewer, pg Page) ([]postHead
 	return heads, nil
 }
 
-// homeFallback builds home feed entries from the posts table: top-level posts and shares by
-// the viewer and the people they follow, and posts addressed to them, that they may see.
+// homeFallback builds home feed entries from the posts table as the fan-out would have
+// written them: top-level posts and shares by the viewer, by the people they follow and
+// addressed to them (outside groups), and those of the groups they are a member of, that
+// they may see. A followed person's post in an open group the viewer has not joined is
+// visible to them but never reached their feed, so it is not listed here either.
 func (s *Service) homeFallback(ctx context.Context, v *Viewer, pg Page) ([]*Post, error) {
 	var out []*Post
 	q := s.DB.NewSelect().Model(&out).ModelTableExpr("posts AS p").ColumnExpr("p.*").Where("p.in_reply_to_id IS NULL").
 		WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
 			return q.Where("p.author_id = ?", v.ID).
-				WhereOr("p.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)", v.ID).
-				WhereOr("EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_id = p.id AND r.account_id = ?)", v.ID).
+				WhereOr("p.audience <> ? AND p.author_id IN (SELECT followee_id FROM follows WHERE follower_id = ?)", Group, v.ID).
+				WhereOr("p.audience <> ? AND EXISTS (SELECT 1 FROM post_recipients r WHERE r.post_id = p.id AND r.account_id = ?)", Group, v.ID).
 				WhereOr("p.group_id IN (SELECT group_id FROM group_members WHERE account_id = ? AND state = 'member')", v.ID)
 		})
 	q, _ = pg.apply(visibleFilter(q, v), "p.id")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/uptrace/bun"
 
@@ -63,6 +64,8 @@ type Service struct {
 	// id (cache.go).
 	postCache     *cache.TTL[Post]
 	reactionCache *cache.TTL[map[string]int]
+	// regenerating holds the ids of the people whose feeds Regenerate is rebuilding now.
+	regenerating sync.Map
 }
 
 // New makes the service.
@@ -144,7 +147,12 @@ func (s *Service) Get(ctx context.Context, v *Viewer, id string) (*Post, error) 
 }
 
 // hydrate loads attachments, tags and mentions of posts in three queries.
-func (s *Service) hydrate(ctx context.Context, ps []*Post) error {
+func (s *Service) hydrate(ctx context.Context, ps []*Post) error { return s.hydrateIn(ctx, s.DB, ps) }
+
+// hydrateIn is hydrate through idb: inside a transaction, pass the transaction, so that it
+// never waits for a second pooled connection while holding one (on PostgreSQL, transactions
+// doing that can take every connection and wait for each other for ever).
+func (s *Service) hydrateIn(ctx context.Context, idb bun.IDB, ps []*Post) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -155,21 +163,21 @@ func (s *Service) hydrate(ctx context.Context, ps []*Post) error {
 		p.Attachments, p.Tags, p.Mentions = nil, nil, nil
 	}
 	var atts []Attachment
-	if err := s.DB.NewSelect().Model(&atts).Where("post_id IN (?)", bun.In(ids)).Order("position").Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&atts).Where("post_id IN (?)", bun.In(ids)).Order("position").Scan(ctx); err != nil {
 		return err
 	}
 	for _, a := range atts {
 		idx[*a.PostID].Attachments = append(idx[*a.PostID].Attachments, a)
 	}
 	var tags []postTag
-	if err := s.DB.NewSelect().Model(&tags).Where("post_id IN (?)", bun.In(ids)).Order("tag").Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&tags).Where("post_id IN (?)", bun.In(ids)).Order("tag").Scan(ctx); err != nil {
 		return err
 	}
 	for _, t := range tags {
 		idx[t.PostID].Tags = append(idx[t.PostID].Tags, t.Tag)
 	}
 	var rs []Recipient
-	if err := s.DB.NewSelect().Model(&rs).Where("post_id IN (?) AND mentioned", bun.In(ids)).Scan(ctx); err != nil {
+	if err := idb.NewSelect().Model(&rs).Where("post_id IN (?) AND mentioned", bun.In(ids)).Scan(ctx); err != nil {
 		return err
 	}
 	for _, r := range rs {

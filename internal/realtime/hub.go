@@ -28,7 +28,11 @@ type Hub struct {
 	mu     sync.RWMutex
 	routes map[routeKey]map[*Subscription]struct{} // who receives what: Publish reads one entry
 	all    map[*Subscription]struct{}              // every live subscription, for Close
-	closed bool
+	// accounts lists, per per-user stream, the accounts with a route in it (kept with
+	// routes), so that a publisher can ask who is connected instead of asking about each
+	// of its recipients in turn (ListeningAccounts).
+	accounts map[string]map[string]struct{}
+	closed   bool
 
 	published, delivered, dropped, lagged atomic.Uint64
 }
@@ -38,7 +42,8 @@ func NewHub(log *slog.Logger) *Hub {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Hub{log: log, routes: map[routeKey]map[*Subscription]struct{}{}, all: map[*Subscription]struct{}{}}
+	return &Hub{log: log, routes: map[routeKey]map[*Subscription]struct{}{}, all: map[*Subscription]struct{}{},
+		accounts: map[string]map[string]struct{}{}}
 }
 
 // Publish hands e to every matching subscription without ever waiting for one: the
@@ -88,6 +93,26 @@ func (h *Hub) Listening(stream, accountID string) bool {
 	return n > 0
 }
 
+// ListeningAccounts returns the accounts with a subscription to the per-user stream (such as
+// StreamUser), when there are at most max of them; complete is false when there are more
+// (ids is then nil). Publishers with many possible recipients (a post's ~300 followers) use
+// it to look up only the recipients who are connected, and to skip the lookup when nobody
+// is; with more than max connected, asking Listening about each recipient is cheaper. As with
+// Listening, a subscriber arriving just after the call misses the event.
+func (h *Hub) ListeningAccounts(stream string, max int) (ids []string, complete bool) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	set := h.accounts[stream]
+	if len(set) > max {
+		return nil, false
+	}
+	ids = make([]string, 0, len(set))
+	for id := range set {
+		ids = append(ids, id)
+	}
+	return ids, true
+}
+
 // Subscribe registers interest in streams for accountID (which may be "" for an anonymous
 // reader of shared streams; per-user streams are then ignored). buf <= 0 means
 // DefaultBuffer. The caller must Close the subscription when done. After the hub is closed
@@ -127,6 +152,14 @@ func (h *Hub) addLocked(s *Subscription, stream string) bool {
 	if set == nil {
 		set = make(map[*Subscription]struct{}, 1)
 		h.routes[key] = set
+		if key.account != "" {
+			ids := h.accounts[key.stream]
+			if ids == nil {
+				ids = map[string]struct{}{}
+				h.accounts[key.stream] = ids
+			}
+			ids[key.account] = struct{}{}
+		}
 	}
 	set[s] = struct{}{}
 	s.keys = append(s.keys, key)
@@ -138,6 +171,12 @@ func (h *Hub) removeLocked(s *Subscription, key routeKey) {
 		delete(set, s)
 		if len(set) == 0 {
 			delete(h.routes, key) // keeps the index from growing with every hashtag ever followed
+			if ids := h.accounts[key.stream]; ids != nil && key.account != "" {
+				delete(ids, key.account)
+				if len(ids) == 0 {
+					delete(h.accounts, key.stream)
+				}
+			}
 		}
 	}
 }
@@ -155,6 +194,7 @@ func (h *Hub) Close() {
 	}
 	h.all = map[*Subscription]struct{}{}
 	h.routes = map[routeKey]map[*Subscription]struct{}{}
+	h.accounts = map[string]map[string]struct{}{}
 }
 
 // Stats is a snapshot of the hub's counters, for metrics and load reports.

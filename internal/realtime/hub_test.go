@@ -3,6 +3,7 @@ package realtime_test
 import (
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -202,5 +203,51 @@ func TestConcurrentPublishSubscribe(t *testing.T) {
 	wg.Wait()
 	if st := h.Stats(); st.Subscriptions != 0 || st.Routes != 0 || st.Published != 4*3000 {
 		t.Fatalf("after all closed: %+v", st)
+	}
+}
+
+// TestListeningAccounts checks the connected-accounts index that publishers with many
+// recipients use: it follows subscriptions, stream changes and Close, and refuses to list
+// more than asked.
+func TestListeningAccounts(t *testing.T) {
+	h := realtime.NewHub(nil)
+	accounts := func(max int) string {
+		ids, complete := h.ListeningAccounts(realtime.StreamUser, max)
+		slices.Sort(ids)
+		return fmt.Sprint(ids, complete)
+	}
+	if got := accounts(10); got != "[] true" {
+		t.Fatalf("empty hub: %s", got)
+	}
+	alice := h.Subscribe("alice", []string{realtime.StreamUser}, 0)
+	alicePhone := h.Subscribe("alice", []string{realtime.StreamUser, realtime.StreamPublicLocal}, 0)
+	bob := h.Subscribe("bob", []string{realtime.StreamNotification}, 0)
+	anon := h.Subscribe("", []string{realtime.StreamPublicLocal}, 0)
+	defer anon.Close()
+	if got := accounts(10); got != "[alice] true" {
+		t.Fatalf("alice twice, bob on notifications: %s", got)
+	}
+	bob.Add(realtime.StreamUser)
+	if got := accounts(10); got != "[alice bob] true" {
+		t.Fatalf("bob added the user stream: %s", got)
+	}
+	if got := accounts(1); got != "[] false" {
+		t.Fatalf("more than max: %s", got)
+	}
+	alice.Close()
+	if got := accounts(10); got != "[alice bob] true" {
+		t.Fatalf("alice's phone is still connected: %s", got)
+	}
+	alicePhone.Close()
+	bob.Remove(realtime.StreamUser)
+	if got := accounts(10); got != "[] true" {
+		t.Fatalf("everyone left the user stream: %s", got)
+	}
+	if ids, _ := h.ListeningAccounts(realtime.StreamNotification, 10); len(ids) != 1 || ids[0] != "bob" {
+		t.Fatalf("notification stream: %v", ids)
+	}
+	h.Close()
+	if got := accounts(10); got != "[] true" {
+		t.Fatalf("closed hub: %s", got)
 	}
 }

@@ -83,13 +83,51 @@ type Account struct {
 	Atrium         *WorkProfile `json:"atrium,omitempty"`
 }
 
-// mastodonTime formats times as Mastodon does (ISO 8601 with milliseconds, UTC).
-func mastodonTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+// mastodonTime formats times as Mastodon does (ISO 8601 with milliseconds, UTC). Every status
+// shows two or three times, so the fixed layout is written digit by digit: time.Format,
+// which interprets its layout on each call, was a tenth of rendering a status. Years
+// outside 0-9999 (never seen in practice) go through time.Format.
+func mastodonTime(t time.Time) string {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.Format("2006-01-02T15:04:05.000Z")
+	}
+	hour, minute, sec := t.Clock()
+	ms := t.Nanosecond() / int(time.Millisecond)
+	var b [24]byte
+	put := func(at, v, digits int) {
+		for i := at + digits - 1; i >= at; i-- {
+			b[i] = byte('0' + v%10)
+			v /= 10
+		}
+	}
+	put(0, year, 4)
+	b[4] = '-'
+	put(5, int(month), 2)
+	b[7] = '-'
+	put(8, day, 2)
+	b[10] = 'T'
+	put(11, hour, 2)
+	b[13] = ':'
+	put(14, minute, 2)
+	b[16] = ':'
+	put(17, sec, 2)
+	b[19] = '.'
+	put(20, ms, 3)
+	b[23] = 'Z'
+	return string(b[:])
+}
 
 // noteHTML renders a plain-text bio as the HTML Mastodon clients expect.
 func noteHTML(bio string) string {
 	if strings.TrimSpace(bio) == "" {
 		return ""
+	}
+	// The usual bio is one line with nothing to escape: one paragraph, without the
+	// splitting and escaping below (rendered for every status of every page).
+	if !strings.ContainsAny(bio, "\r\n<>&'\"") {
+		return "<p>" + bio + "</p>"
 	}
 	var b strings.Builder
 	for _, para := range strings.Split(strings.ReplaceAll(bio, "\r\n", "\n"), "\n\n") {

@@ -160,6 +160,15 @@ func (l *Live) anyListening(p *posts.Post, feedAccounts []string) bool {
 	return false
 }
 
+// Connected lists the people with an open home stream, when there are at most max of them.
+func (l *Live) Connected(max int) ([]string, bool) {
+	return l.hub.ListeningAccounts(realtime.StreamUser, max)
+}
+
+// liveLookupMax bounds the connected people a post's audience is looked up among (as in
+// notify): beyond it, the whole audience is read and Publish skips those not connected.
+const liveLookupMax = 256
+
 // PostDeleted tells the people whose feeds held a post (or its thread) that it is gone.
 func (l *Live) PostDeleted(p *posts.Post, feedAccounts []string) {
 	for _, id := range feedAccounts {
@@ -179,9 +188,20 @@ func (l *Live) PostChanged(p *posts.Post, deleted bool) {
 			return
 		}
 	}
-	audience, err := l.api.Posts.FeedAudience(ctx, l.api.Posts.DB, root)
+	// Only connected people can receive the event: look for them among the audience rather
+	// than reading all of it (a reaction to a post with 300 followers read all 300).
+	var audience []string
+	var err error
+	if connected, complete := l.Connected(liveLookupMax); complete {
+		audience, err = l.api.Posts.FeedAudienceAmong(ctx, l.api.Posts.DB, root, connected)
+	} else {
+		audience, err = l.api.Posts.FeedAudience(ctx, l.api.Posts.DB, root)
+	}
 	if err != nil {
 		return
+	}
+	if len(audience) == 0 {
+		return // nobody connected who would receive it: skip the rendering
 	}
 	if deleted {
 		for _, id := range audience {

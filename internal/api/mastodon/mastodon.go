@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -54,6 +55,9 @@ type Deps struct {
 type api struct {
 	Deps
 	placeholder []byte
+	// jsonBufs recycles the buffers statuses are encoded into (writeStatuses): a page is
+	// ~45 KB, and allocating one per page fed the garbage collector.
+	jsonBufs sync.Pool
 }
 
 // Register mounts the client API routes.

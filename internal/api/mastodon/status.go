@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"maps"
 	"strconv"
 	"strings"
 
@@ -132,6 +133,13 @@ type presenter struct {
 
 // statuses renders a page of posts for the viewer.
 func (a *api) statuses(ctx context.Context, v *posts.Viewer, ps []*posts.Post) ([]Status, error) {
+	return a.statusesWith(ctx, v, ps, nil)
+}
+
+// statusesWith is statuses with the viewer's state of the posts of ps already read (the
+// home feed reads it with the page); nil reads it here. Only the originals of shares are then
+// left to look up.
+func (a *api) statusesWith(ctx context.Context, v *posts.Viewer, ps []*posts.Post, known *posts.ViewerState) ([]Status, error) {
 	pr := presenter{api: a, base: a.BaseURL(ctx), viewer: v}
 	originals, err := a.Posts.Originals(ctx, v, ps)
 	if err != nil {
@@ -164,13 +172,38 @@ func (a *api) statuses(ctx context.Context, v *posts.Viewer, ps []*posts.Post) (
 	if err != nil {
 		return nil, err
 	}
-	summary, err := a.Posts.ReactionSummary(ctx, idList)
+	// Only posts with reactions have a breakdown to read (the count is kept with the
+	// reactions): most posts of a page, and every post just created, have none.
+	reacted := make([]string, 0, len(all))
+	for _, p := range all {
+		if p.ReactionsCount > 0 {
+			reacted = append(reacted, p.ID)
+		}
+	}
+	summary, err := a.Posts.ReactionSummary(ctx, reacted)
 	if err != nil {
 		return nil, err
 	}
-	state, err := a.Posts.StateOf(ctx, v, idList)
-	if err != nil {
-		return nil, err
+	var state posts.ViewerState
+	if known == nil {
+		if state, err = a.Posts.StateOf(ctx, v, idList); err != nil {
+			return nil, err
+		}
+	} else {
+		state = *known
+		if len(originals) > 0 {
+			rest := make([]string, 0, len(originals))
+			for id := range originals {
+				rest = append(rest, id)
+			}
+			more, err := a.Posts.StateOf(ctx, v, rest)
+			if err != nil {
+				return nil, err
+			}
+			maps.Copy(state.Reaction, more.Reaction)
+			maps.Copy(state.Shared, more.Shared)
+			maps.Copy(state.Bookmarked, more.Bookmarked)
+		}
 	}
 	if pr.unready, err = a.unreadyMedia(ctx, all); err != nil {
 		return nil, err

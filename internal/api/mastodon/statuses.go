@@ -101,11 +101,19 @@ func (a *api) createStatus(c *fiber.Ctx) error {
 		return err
 	}
 	a.afterCreate(c, post)
-	st, err := a.status(c.UserContext(), posts.ViewerOf(u), post)
+	// A post created just now has no reactions, shares or bookmarks of its author yet: its
+	// viewer state is known without a query.
+	none := posts.ViewerState{Reaction: map[string]string{}, Shared: map[string]bool{}, Bookmarked: map[string]bool{}}
+	list, err := a.statusesWith(c.UserContext(), posts.ViewerOf(u), []*posts.Post{post}, &none)
 	if err != nil {
 		return err
 	}
-	return c.JSON(st)
+	if len(list) == 0 {
+		return errNotFound()
+	}
+	c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+	c.Response().SetBody(appendStatus(nil, &list[0]))
+	return nil
 }
 
 // audienceParam maps Mastodon's visibility onto an audience. Without a visibility the

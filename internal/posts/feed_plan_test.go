@@ -1,0 +1,44 @@
+package posts
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/atrium-social/atrium/internal/testutil/dbtest"
+)
+
+// TestHomeQueryPlan: a home page reads one range of the viewer's materialised feed and looks
+// up each of its posts, and the viewer's state of each, by key, so its cost grows with the
+// page size and never with the size of the database (PERFORMANCE.md). SQLite keeps no
+// statistics here, so the plan on an empty database is the plan it runs on a full one.
+func TestHomeQueryPlan(t *testing.T) {
+	d := dbtest.Open(t, "sqlite")
+	for _, q := range []string{homeHeadsNewest, homeHeadsOldest} {
+		rows, err := d.DB.DB.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q, "someone", "~", "", 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan strings.Builder
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan.WriteString(detail + "\n")
+		}
+		rows.Close()
+		p := plan.String()
+		for _, want := range []string{"SEARCH h USING COVERING INDEX sqlite_autoindex_home_feed_1 (account_id=? AND post_id>? AND post_id<?)",
+			"SEARCH p USING INDEX sqlite_autoindex_posts_1 (id=?)", "(post_id=? AND account_id=?)", "(reblog_of_id=? AND author_id=?)",
+			"(account_id=? AND post_id=?)"} {
+			if !strings.Contains(p, want) {
+				t.Errorf("plan lacks %q:\n%s", want, p)
+			}
+		}
+		if strings.Contains(p, "SCAN") || strings.Contains(p, "TEMP B-TREE") {
+			t.Errorf("the home page query scans or sorts:\n%s", p)
+		}
+	}
+}

@@ -134,6 +134,20 @@ func appendStatusExtras(b []byte, x *StatusExtras) []byte {
 	b = appendOptString(b, x.MyReaction)
 	b = append(b, `,"thread_id":`...)
 	b = appendJSONString(b, x.ThreadID)
+	b = append(b, `,"group":`...)
+	if g := x.Group; g == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, `{"id":`...)
+		b = appendJSONString(b, g.ID)
+		b = append(b, `,"handle":`...)
+		b = appendJSONString(b, g.Handle)
+		b = append(b, `,"acct":`...)
+		b = appendJSONString(b, g.Acct)
+		b = append(b, `,"display_name":`...)
+		b = appendJSONString(b, g.DisplayName)
+		b = append(b, '}')
+	}
 	return append(b, '}')
 }
 

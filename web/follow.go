@@ -62,14 +62,7 @@ func (s *site) setFollow(c *fiber.Ctx, on bool) error {
 	if err != nil {
 		return s.actionError(c, err)
 	}
-	if !isFetch(c) {
-		return c.Redirect(back(c, "/people/"+u.Acct()), fiber.StatusSeeOther)
-	}
-	f, err := s.followView(c, u)
-	if err != nil {
-		return err
-	}
-	return s.fragment(c, fiber.StatusOK, "follow-box", f)
+	return s.followBoxAfter(c, u)
 }
 
 func (s *site) block(c *fiber.Ctx) error   { return s.setBlock(c, true) }
@@ -94,6 +87,12 @@ func (s *site) setBlock(c *fiber.Ctx, on bool) error {
 	if err != nil {
 		return s.actionError(c, err)
 	}
+	return s.followBoxAfter(c, u)
+}
+
+// followBoxAfter answers a follow or block action: the refreshed follow box for a script,
+// back to the page for a plain form.
+func (s *site) followBoxAfter(c *fiber.Ctx, u *accounts.User) error {
 	if !isFetch(c) {
 		return c.Redirect(back(c, "/people/"+u.Acct()), fiber.StatusSeeOther)
 	}

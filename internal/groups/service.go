@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/audit"
 	"github.com/atrium-social/atrium/internal/clock"
+	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/ids"
@@ -246,7 +247,7 @@ func (s *Service) Get(ctx context.Context, v *posts.Viewer, id string) (*View, e
 // know of.
 func (s *Service) Lookup(ctx context.Context, v *posts.Viewer, acct string) (*View, error) {
 	name, domain, _ := strings.Cut(strings.ToLower(strings.TrimPrefix(strings.TrimSpace(acct), "@")), "@")
-	if domain == strings.ToLower(hostOf(s.BaseURL(ctx))) {
+	if domain == strings.ToLower(config.Host(s.BaseURL(ctx))) {
 		domain = ""
 	}
 	g := new(Group)
@@ -278,10 +279,6 @@ func (s *Service) Load(ctx context.Context, id string) (*Group, error) { return 
 // MembershipOf returns accountID's membership of the group, or nil.
 func (s *Service) MembershipOf(ctx context.Context, groupID, accountID string) (*Membership, error) {
 	return s.membership(ctx, s.DB, groupID, accountID)
-}
-
-func hostOf(base string) string {
-	return strings.TrimPrefix(strings.TrimPrefix(base, "https://"), "http://")
 }
 
 // Filter chooses a list of groups.

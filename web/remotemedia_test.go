@@ -45,12 +45,12 @@ func TestPendingRemoteImages(t *testing.T) {
 	}
 
 	s := &site{}
-	_, base, err := s.parseTemplates()
+	ps, err := s.parseTemplates()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	if err := base.ExecuteTemplate(&out, "attachments", &postView{Images: images}); err != nil {
+	if err := ps.base.ExecuteTemplate(&out, "attachments", &postView{Images: images}); err != nil {
 		t.Fatal(err)
 	}
 	html := out.String()

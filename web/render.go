@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -183,46 +184,91 @@ func telURL(phone string) template.URL {
 	return template.URL("tel:" + b.String())
 }
 
-// parseTemplates parses every page once at start. Each page gets its own copy of the layout
-// and partials, so every page can define its own "content" block; a broken template stops
-// the node from starting instead of failing a request later.
-func (s *site) parseTemplates() (map[string]*template.Template, *template.Template, error) {
+// pageSet holds the parsed pages. Every page is parsed once at start, so a broken template
+// stops the node from starting instead of failing a request later, but only the pages people
+// actually open are kept: each page is its own copy of the layout and partials (so every page
+// can define its own "content" block), and holding all of them costs an idle node several MB
+// of the 40 MB P1 budget for pages that an API-only or quiet node never draws.
+type pageSet struct {
+	// base is the layout and partials alone, for HTML fragments. pristine is the same, never
+	// executed: html/template refuses to Clone a template once it has run, and pages are
+	// cloned lazily.
+	base, pristine *template.Template
+	files          map[string]string // page name -> template file
+
+	mu     sync.Mutex
+	parsed map[string]*template.Template
+}
+
+// get returns the page's template, parsing it on first use.
+func (ps *pageSet) get(name string) (*template.Template, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if t, ok := ps.parsed[name]; ok {
+		return t, nil
+	}
+	f, ok := ps.files[name]
+	if !ok {
+		return nil, fmt.Errorf("web: no template %q", name)
+	}
+	t, err := ps.parse(f)
+	if err != nil {
+		return nil, err
+	}
+	ps.parsed[name] = t
+	return t, nil
+}
+
+func (ps *pageSet) parse(file string) (*template.Template, error) {
+	t, err := ps.pristine.Clone()
+	if err == nil {
+		t, err = t.ParseFS(templateFS, file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("web: parse %s: %w", file, err)
+	}
+	return t, nil
+}
+
+// parseTemplates parses the layout, the partials and every page, keeping the parsed pages
+// only for the error page (which must render even when little else works).
+func (s *site) parseTemplates() (*pageSet, error) {
 	base, err := template.New("base").Funcs(s.funcs()).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
-		return nil, nil, fmt.Errorf("web: parse layout: %w", err)
+		return nil, fmt.Errorf("web: parse layout: %w", err)
 	}
 	files, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	out := make(map[string]*template.Template, len(files))
+	fragments, err := base.Clone()
+	if err != nil {
+		return nil, fmt.Errorf("web: copy layout: %w", err)
+	}
+	ps := &pageSet{base: fragments, pristine: base, files: make(map[string]string, len(files)), parsed: map[string]*template.Template{}}
 	for _, f := range files {
-		t, err := base.Clone()
-		if err == nil {
-			t, err = t.ParseFS(templateFS, f)
+		if _, err := ps.parse(f); err != nil {
+			return nil, err
 		}
-		if err != nil {
-			return nil, nil, fmt.Errorf("web: parse %s: %w", f, err)
-		}
-		out[strings.TrimSuffix(path.Base(f), ".html")] = t
+		ps.files[strings.TrimSuffix(path.Base(f), ".html")] = f
 	}
-	if out["error"] == nil {
-		return nil, nil, fmt.Errorf("web: templates/pages/error.html is missing")
+	if _, err := ps.get("error"); err != nil {
+		return nil, fmt.Errorf("web: templates/pages/error.html is missing")
 	}
 	// The partials must escape cleanly on their own: fail at start, not on a request.
 	for _, name := range []string{"post-card", "cards", "follow-box", "form-alert", "edit-form"} {
 		if base.Lookup(name) == nil {
-			return nil, nil, fmt.Errorf("web: partial %q is missing", name)
+			return nil, fmt.Errorf("web: partial %q is missing", name)
 		}
 	}
-	return out, base, nil
+	return ps, nil
 }
 
 // fragment draws one partial template, without the layout, for the page's script to put in
 // place (a re-rendered post card, the next page of a feed, a form's error).
 func (s *site) fragment(c *fiber.Ctx, status int, name string, data any) error {
 	var buf bytes.Buffer
-	if err := s.base.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := s.pages.base.ExecuteTemplate(&buf, name, data); err != nil {
 		return fmt.Errorf("web: render fragment %s: %w", name, err)
 	}
 	c.Set("Cache-Control", "no-store")
@@ -233,9 +279,9 @@ func (s *site) fragment(c *fiber.Ctx, status int, name string, data any) error {
 // render draws a page inside the layout. The page is executed into a buffer first, so a
 // template error becomes a clean error page rather than half a page.
 func (s *site) render(c *fiber.Ctx, status int, name string, p *page) error {
-	pt, ok := s.pages[name]
-	if !ok {
-		return fmt.Errorf("web: no template %q", name)
+	pt, err := s.pages.get(name)
+	if err != nil {
+		return err
 	}
 	org, err := s.Orgs.Get(c.UserContext())
 	if err != nil {
@@ -286,7 +332,11 @@ func (s *site) renderError(c *fiber.Ctx, status int, msg string) error {
 	p := &page{Title: headingFor(status), Data: errorData{Status: status, Heading: headingFor(status), Message: sentence(msg)}}
 	s.fill(c, p, org)
 	var buf bytes.Buffer
-	if err := s.pages["error"].ExecuteTemplate(&buf, "layout", p); err != nil {
+	pt, err := s.pages.get("error")
+	if err == nil {
+		err = pt.ExecuteTemplate(&buf, "layout", p)
+	}
+	if err != nil {
 		s.Log.Error("error page failed", "err", err)
 		return c.Status(status).SendString(msg)
 	}

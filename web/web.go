@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"html/template"
 	"log/slog"
 
 	"github.com/gofiber/fiber/v2"
@@ -66,8 +65,7 @@ type Deps struct {
 // and several nodes can run in one process.
 type site struct {
 	Deps
-	pages  map[string]*template.Template
-	base   *template.Template // layout and partials alone, for HTML fragments
+	pages  *pageSet
 	assets map[string]asset
 }
 
@@ -92,7 +90,7 @@ func Register(d Deps) error {
 	if s.assets, err = loadAssets(); err != nil {
 		return err
 	}
-	if s.pages, s.base, err = s.parseTemplates(); err != nil {
+	if s.pages, err = s.parseTemplates(); err != nil {
 		return err
 	}
 	d.Server.RenderError = s.renderError

@@ -155,6 +155,7 @@ func (d *Document) AsActor() (*Actor, error) {
 		Fields:                    e.Fields,
 		AlsoKnownAs:               e.AlsoKnownAs,
 		MovedTo:                   e.MovedTo,
+		AttributedTo:              e.AttributedTo,
 	}
 	for _, t := range e.Tags {
 		if t.Type == TypeEmoji {

@@ -170,6 +170,9 @@ func (e *encoder) actor(a *Actor) (fields, error) {
 	for _, s := range a.AlsoKnownAs {
 		c.iri("alsoKnownAs", s)
 	}
+	for _, s := range a.AttributedTo {
+		c.iri("attributedTo", s)
+	}
 	if c.err != nil {
 		return nil, c.err
 	}
@@ -217,6 +220,9 @@ func (e *encoder) actor(a *Actor) (fields, error) {
 	}
 	if len(a.AlsoKnownAs) > 0 {
 		f.set("alsoKnownAs", a.AlsoKnownAs)
+	}
+	if len(a.AttributedTo) > 0 {
+		f.set("attributedTo", a.AttributedTo)
 	}
 	if len(a.Fields) > 0 {
 		pv := make([]attachmentJSON, len(a.Fields))

@@ -125,6 +125,7 @@ func ourGroup() *Actor {
 		SharedInbox:               "https://atrium.example/inbox",
 		ManuallyApprovesFollowers: true,
 		PublicKey:                 PublicKey{ID: group + "#main-key", PublicKeyPem: testPEM},
+		AttributedTo:              []string{carol},
 	}
 }
 

@@ -136,6 +136,8 @@ type Actor struct {
 	Emojis      []Tag // custom emoji used in name and summary
 	AlsoKnownAs []string
 	MovedTo     string
+	// AttributedTo on a Group lists its moderators (FEP-1b12).
+	AttributedTo []string
 }
 
 // Tombstone replaces a deleted object.

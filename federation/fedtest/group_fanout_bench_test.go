@@ -109,6 +109,18 @@ func announced(body []byte) (string, string) {
 }
 
 func (h *fanoutHosts) serve(name string, w http.ResponseWriter, r *http.Request) {
+	// The member nodes are Atrium nodes: they say so in NodeInfo, so the group sends them
+	// the Announce alone, not also the copy it writes for Mastodon.
+	switch r.URL.Path {
+	case "/.well-known/nodeinfo":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"links":[{"rel":"http://nodeinfo.diaspora.software/ns/schema/2.0","href":"http://%s/nodeinfo/2.0"}]}`, r.Host)
+		return
+	case "/nodeinfo/2.0":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"version":"2.0","software":{"name":"atrium","version":"0.1.0"},"protocols":["activitypub"]}`)
+		return
+	}
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if r.Method != http.MethodPost || r.URL.Path != "/inbox" {
 		h.note("%s: unexpected %s %s", name, r.Method, r.URL.Path)

@@ -202,6 +202,12 @@ func (p *fakePeer) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case path == "/.well-known/webfinger":
 		p.webfinger(w, r)
+	case path == "/.well-known/nodeinfo":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"links":[{"rel":"http://nodeinfo.diaspora.software/ns/schema/2.0","href":"%s/nodeinfo/2.0"}]}`, p.base)
+	case path == "/nodeinfo/2.0":
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"version":"2.0","software":{"name":%q,"version":"4.3.0"},"protocols":["activitypub"]}`, p.flavor)
 	case r.Method == http.MethodPost:
 		p.inbox(w, r)
 	case r.Method == http.MethodGet && (path == "/users/"+p.user || (p.flavor == flavorGtS && path == "/users/"+p.user+"/main-key")):

@@ -33,6 +33,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/federation/activity"
 	"github.com/atrium-social/atrium/federation/actors"
@@ -47,6 +48,7 @@ import (
 	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/jobs"
 	"github.com/atrium-social/atrium/internal/markup"
+	"github.com/atrium-social/atrium/internal/outbound"
 	"github.com/atrium-social/atrium/internal/posts"
 )
 
@@ -66,6 +68,9 @@ type Deps struct {
 	Clock    clock.Clock
 	Log      *slog.Logger
 	BaseURL  func(ctx context.Context) string
+	// HTTP reads peers' NodeInfo (which software a member's node runs); nil: every node is
+	// sent both the Announce and the group's copy (compat.go).
+	HTTP *outbound.Client
 	// Verify checks a request's HTTP signature and returns the key owner's actor id.
 	Verify func(ctx context.Context, r *http.Request) (string, error)
 }
@@ -152,19 +157,54 @@ func (f *Fed) actor(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	a := f.groupActor(ctx, g, pair.PublicPEM)
+	a, err := f.groupActor(ctx, g, pair.PublicPEM)
+	if err != nil {
+		return err
+	}
 	return send(c, a)
 }
 
-func (f *Fed) groupActor(ctx context.Context, g *groups.Group, pem string) *activity.Actor {
+// moderators lists the actor ids of the group's admins and moderators, for attributedTo
+// (FEP-1b12), admins first.
+func (f *Fed) moderators(ctx context.Context, g *groups.Group) ([]string, error) {
+	var idList []string
+	if err := f.DB.NewSelect().Table("group_members").Column("account_id").
+		Where("group_id = ? AND state = ? AND role IN (?)", g.ID, groups.Joined, bun.In([]groups.Role{groups.Admin, groups.Moderator})).
+		OrderExpr("CASE WHEN role = ? THEN 0 ELSE 1 END, account_id", groups.Admin).Limit(50).Scan(ctx, &idList); err != nil {
+		return nil, fmt.Errorf("groupfed: moderators of %s: %w", g.URI, err)
+	}
+	people, err := f.Accounts.GetMany(ctx, idList)
+	if err != nil {
+		return nil, err
+	}
+	c := f.conv(ctx)
+	out := make([]string, 0, len(idList))
+	for _, id := range idList {
+		if u := people[id]; u != nil {
+			out = append(out, c.ActorURI(u))
+		}
+	}
+	return out, nil
+}
+
+func (f *Fed) groupActor(ctx context.Context, g *groups.Group, pem string) (*activity.Actor, error) {
+	mods, err := f.moderators(ctx, g)
+	if err != nil {
+		return nil, err
+	}
 	base := f.base(ctx)
-	return &activity.Actor{ID: g.URI, Type: activity.TypeGroup, PreferredUsername: g.Handle, Name: g.DisplayName,
+	a := &activity.Actor{ID: g.URI, Type: activity.TypeGroup, PreferredUsername: g.Handle, Name: g.DisplayName,
 		Summary: "<p>" + html.EscapeString(g.Note) + "</p>", URL: base + "/groups/" + g.Handle, Inbox: g.URI + "/inbox", Outbox: g.URI + "/outbox",
 		Followers: g.URI + "/followers", SharedInbox: base + "/inbox", Published: g.CreatedAt,
 		ManuallyApprovesFollowers: g.Visibility != groups.Open,
 		// Atrium peers read discoverable=false on a group that approves followers as secret.
 		Discoverable: g.Visibility != groups.Secret,
-		PublicKey:    activity.PublicKey{ID: g.URI + "#main-key", Owner: g.URI, PublicKeyPem: pem}}
+		PublicKey:    activity.PublicKey{ID: g.URI + "#main-key", Owner: g.URI, PublicKeyPem: pem},
+		AttributedTo: mods}
+	if g.CoverKey != "" {
+		a.Image = base + "/media/" + g.CoverKey
+	}
+	return a, nil
 }
 
 // followers is the member list: its size for anyone who may know the group, the members'

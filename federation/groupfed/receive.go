@@ -3,6 +3,7 @@ package groupfed
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -71,6 +72,9 @@ func (f *Fed) Handle(ctx context.Context, actor *accounts.User, d *activity.Docu
 				target = first(inner.Ext.Audience)
 			}
 		}
+		if target == "" && (d.Type() == activity.TypeCreate || d.Type() == activity.TypeUpdate) {
+			target = f.mentionedGroup(ctx, d)
+		}
 		if target == "" && (d.Type() == activity.TypeLike || d.Type() == activity.TypeDelete) {
 			// A like or deletion of a group post names the post only.
 			if p, err := f.Posts.ByURI(ctx, d.ObjectID()); err == nil && p.GroupID != nil {
@@ -86,6 +90,36 @@ func (f *Fed) Handle(ctx context.Context, actor *accounts.User, d *activity.Docu
 		return err != nil, err
 	}
 	return true, f.toLocalGroup(ctx, g, actor, d)
+}
+
+// mentionedGroup finds the group hosted here that a note without an audience is for: a
+// Mastodon or GoToSocial member answers the group's copy of a post (compat.go) or mentions
+// the group, as their apps do for group accounts.
+func (f *Fed) mentionedGroup(ctx context.Context, d *activity.Document) string {
+	inner, ok := d.EmbeddedObject()
+	if !ok {
+		return ""
+	}
+	n, err := inner.AsNote()
+	if err != nil {
+		return ""
+	}
+	if _, g := f.relayedPost(ctx, n.InReplyTo); g != nil {
+		return g.URI
+	}
+	if p, err := f.Posts.ByURI(ctx, n.InReplyTo); n.InReplyTo != "" && err == nil && p.GroupID != nil {
+		if g, err := f.Groups.Load(ctx, *p.GroupID); err == nil && !g.IsRemote() {
+			return g.URI
+		}
+	}
+	for _, t := range n.Tags {
+		if t.Type == activity.TypeMention {
+			if g, err := f.localGroupOf(ctx, t.Href); err == nil && g != nil {
+				return g.URI
+			}
+		}
+	}
+	return ""
 }
 
 // toLocalGroup applies what a remote person sends to a group hosted here.
@@ -132,7 +166,15 @@ func (f *Fed) memberNote(ctx context.Context, g *groups.Group, actor *accounts.U
 	if n.AttributedTo != actor.Remote.URI || hostOf(n.ID) != hostOf(actor.Remote.URI) {
 		return errs.E(errs.Forbidden, "a member can only deliver their own notes")
 	}
-	if err := checkAddressing(g, n); err != nil {
+	if n.Audience == "" {
+		// A Mastodon or GoToSocial member (they know nothing of audience): the note is the
+		// group's from here on, and the group only ever sends it to its members. What their
+		// own server did with it is its business, but a closed or secret group takes no
+		// public note: it would put the group's thread in public.
+		if g.Visibility != groups.Open && slices.Contains(append(append([]string{}, n.To...), n.Cc...), activity.Public) {
+			return errs.E(errs.Forbidden, "a public note cannot join a %s group", g.Visibility)
+		}
+	} else if err := checkAddressing(g, n); err != nil {
 		return err
 	}
 	rn, err := f.remoteNote(ctx, g, n, false)
@@ -176,7 +218,9 @@ func (f *Fed) remoteNote(ctx context.Context, g *groups.Group, n *activity.Note,
 			}
 		}
 	}
-	if n.InReplyTo != "" {
+	if postID, rg := f.relayedPost(ctx, n.InReplyTo); rg != nil && rg.ID == g.ID {
+		rn.InReplyToID = postID // an answer to the group's copy answers the post
+	} else if n.InReplyTo != "" {
 		parent, err := f.Posts.ByURI(ctx, n.InReplyTo)
 		if err != nil {
 			return rn, errs.E(errs.NotFound, "the post answered is not in the group here")
@@ -216,6 +260,15 @@ func (f *Fed) fromRemoteGroup(ctx context.Context, g *groups.Group, actor *accou
 	case activity.TypeUpdate:
 		_, err := f.ByURIRefresh(ctx, g.URI)
 		return err
+	case activity.TypeDelete:
+		if d.ObjectID() != g.URI {
+			return errs.E(errs.Invalid, "a group can only delete itself here")
+		}
+		return f.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error { return f.Groups.RemoteGone(ctx, tx, g) })
+	case activity.TypeCreate:
+		// The group's followers-only copy of a post, written for Mastodon (compat.go): a node
+		// whose software the group could not tell gets it next to the Announce it reads.
+		return nil
 	}
 	return errs.E(errs.Invalid, "%s from a group is not supported", d.Type())
 }
@@ -258,13 +311,37 @@ func (f *Fed) announced(ctx context.Context, g *groups.Group, d *activity.Docume
 		return errs.E(errs.Invalid, "a group's announce must embed the activity")
 	}
 	if strings.HasPrefix(inner.Actor(), f.base(ctx)+"/") {
-		return nil // our own activity, back from the group: we have it
+		// Our own activity, back from the group: we have it, unless the group removed one of
+		// our people's posts (a moderator's deletion on the home node).
+		if inner.Type() == activity.TypeDelete {
+			return f.Posts.DeleteViaGroup(ctx, g.ID, inner.ObjectID())
+		}
+		return nil
 	}
 	author, err := f.People.ByURI(ctx, inner.Actor())
 	if err != nil {
 		return err
 	}
 	switch inner.Type() {
+	case activity.TypeLike, "EmojiReact":
+		emoji := strings.TrimSpace(inner.Ext.Content)
+		if !posts.ValidReaction(emoji) {
+			emoji = posts.Like
+		}
+		_, err := f.Posts.ReactViaGroup(ctx, author, g.ID, inner.ObjectID(), emoji)
+		if errs.Is(err, errs.NotFound) {
+			return nil // a post that never reached this node, or is gone
+		}
+		return err
+	case activity.TypeUndo:
+		if like, ok := inner.EmbeddedObject(); ok && (like.Type() == activity.TypeLike || like.Type() == "EmojiReact") {
+			_, err := f.Posts.UnreactViaGroup(ctx, author, g.ID, like.ObjectID())
+			if errs.Is(err, errs.NotFound) {
+				return nil
+			}
+			return err
+		}
+		return errs.E(errs.Invalid, "announced undo of something other than a reaction")
 	case activity.TypeCreate, activity.TypeUpdate:
 		obj, ok := inner.EmbeddedObject()
 		if !ok {
@@ -291,7 +368,8 @@ func (f *Fed) announced(ctx context.Context, g *groups.Group, d *activity.Docume
 		_, _, err = f.Posts.CreateRemote(ctx, author, rn)
 		return err
 	case activity.TypeDelete:
-		return f.Posts.DeleteRemote(ctx, author, inner.ObjectID())
+		// The group's word: its author's deletion or a moderator's.
+		return f.Posts.DeleteViaGroup(ctx, g.ID, inner.ObjectID())
 	}
 	return errs.E(errs.Invalid, "announced %s is not supported", inner.Type())
 }

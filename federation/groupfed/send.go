@@ -53,8 +53,14 @@ func (f *Fed) MembershipChanged(ctx context.Context, tx bun.IDB, g *groups.Group
 	return f.queue(ctx, tx, event{Kind: "membership", GroupID: g.ID, AccountID: m.AccountID, From: from, To: m.State, By: by, URI: m.ActivityURI})
 }
 
-// GroupChanged is groups.Hook: member nodes read the profile when they next fetch it.
-func (f *Fed) GroupChanged(context.Context, bun.IDB, *groups.Group) error { return nil }
+// GroupChanged is groups.Hook: member nodes are told of a new profile (they fetch it
+// again) or of the group's deletion.
+func (f *Fed) GroupChanged(ctx context.Context, tx bun.IDB, g *groups.Group) error {
+	if g.IsRemote() {
+		return nil
+	}
+	return f.queue(ctx, tx, event{Kind: "group", GroupID: g.ID})
+}
 
 func groupPost(p *posts.Post) bool { return p.Audience == posts.Group && p.GroupID != nil }
 
@@ -129,6 +135,8 @@ func (f *Fed) run(ctx context.Context, j *jobs.Job) error {
 		err = f.sendPost(ctx, g, e)
 	case "like", "unlike":
 		err = f.sendLike(ctx, g, e)
+	case "group":
+		err = f.sendGroup(ctx, g, e)
 	default:
 		return jobs.Permanent(fmt.Errorf("groupfed: unknown event %q", e.Kind))
 	}
@@ -294,31 +302,85 @@ func (f *Fed) sendPost(ctx context.Context, g *groups.Group, e event) error {
 	if err != nil {
 		return err
 	}
-	ann := activity.NewAnnounce(g.URI+"#announces/"+ids.New(e.At), g.URI, "", []string{g.URI + "/followers"}, nil, e.At)
-	ann.Object = inner
-	ann.Audience = g.URI
-	return f.fromGroup(ctx, g, ann, p.URI, inboxes)
+	announce, relay := f.splitInboxes(ctx, inboxes)
+	if err := f.announce(ctx, g, inner, p.URI, e.At, announce); err != nil {
+		return err
+	}
+	if g.Visibility == groups.Secret {
+		return nil // secret groups reach Atrium nodes only, which keep them secret
+	}
+	return f.sendRelay(ctx, g, p, n, author, e.Kind, e.At, relay)
 }
 
-// sendLike sends a member's reaction to a post of a remote group to the group.
+// announce sends the group's Announce{inner} to the member nodes' inboxes.
+func (f *Fed) announce(ctx context.Context, g *groups.Group, inner *activity.Activity, objectURI string, at time.Time, inboxes []string) error {
+	ann := activity.NewAnnounce(g.URI+"#announces/"+ids.New(at), g.URI, "", []string{g.URI + "/followers"}, nil, at)
+	ann.Object = inner
+	ann.Audience = g.URI
+	return f.fromGroup(ctx, g, ann, objectURI, inboxes)
+}
+
+// sendLike sends a member's reaction: to the group from a member here, or, for a group
+// hosted here, as the group's Announce to the Atrium nodes of its members, so that every node
+// shows the same reactions (Mastodon and GoToSocial ignore announced likes, so they are not
+// sent there).
 func (f *Fed) sendLike(ctx context.Context, g *groups.Group, e event) error {
-	if !g.IsRemote() {
-		return nil // reactions on groups here stay here (their counts are the home node's)
-	}
 	u, err := f.Accounts.Lookup(ctx, e.AccountID)
-	if err != nil || u.IsRemote() {
-		return err
+	if err != nil {
+		return jobs.Permanent(err)
+	}
+	if g.IsRemote() && u.IsRemote() {
+		return nil // the reactor's node (or the group) already knows
 	}
 	p, err := f.Posts.Load(ctx, e.PostID)
 	if err != nil {
 		return jobs.Permanent(err)
 	}
 	c := f.conv(ctx)
-	like := c.Like(c.ActorURI(u), p.URI, p.ID, e.Emoji, e.At)
+	actor := c.ActorURI(u)
+	// One stable id per (person, post), so a later Undo names the same Like on every node.
+	like := activity.NewLike(actor+"#likes/"+p.ID, actor, p.URI)
+	if e.Emoji != "" && e.Emoji != posts.Like {
+		like.Content = e.Emoji
+	}
 	like.To, like.Audience = []string{g.URI}, g.URI
 	a := like
 	if e.Kind == "unlike" {
 		a = c.Undo(like, e.At)
 	}
-	return f.fromPerson(ctx, u, a, p.URI, []string{g.BestInbox()})
+	if g.IsRemote() {
+		return f.fromPerson(ctx, u, a, p.URI, []string{g.BestInbox()})
+	}
+	inboxes, err := f.memberInboxes(ctx, g)
+	if err != nil {
+		return err
+	}
+	announce, _ := f.splitInboxes(ctx, inboxes)
+	return f.announce(ctx, g, a, p.URI, e.At, announce)
+}
+
+// sendGroup sends Update{Group} (the current actor) or, once the group is deleted,
+// Delete{Group} to the member nodes.
+func (f *Fed) sendGroup(ctx context.Context, g *groups.Group, e event) error {
+	inboxes, err := f.memberInboxes(ctx, g)
+	if err != nil || len(inboxes) == 0 {
+		return err
+	}
+	stamp := ids.New(e.At)
+	if g.DeletedAt != nil {
+		a := activity.NewDelete(g.URI+"#delete", g.URI, &activity.Tombstone{ID: g.URI, FormerType: activity.TypeGroup, Deleted: *g.DeletedAt})
+		a.To = []string{g.URI + "/followers"}
+		return f.fromGroup(ctx, g, a, g.URI, inboxes)
+	}
+	pair, err := f.Keys.For(ctx, g.ID)
+	if err != nil {
+		return err
+	}
+	actor, err := f.groupActor(ctx, g, pair.PublicPEM)
+	if err != nil {
+		return err
+	}
+	a := &activity.Activity{ID: g.URI + "#updates/" + stamp, Type: activity.TypeUpdate, Actor: g.URI, Object: actor,
+		To: []string{g.URI + "/followers"}, Published: e.At}
+	return f.fromGroup(ctx, g, a, g.URI, inboxes)
 }

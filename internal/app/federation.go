@@ -71,7 +71,7 @@ func (n *Node) buildFederation() {
 	// group pages, which browsers reach through them.
 	n.GroupFed = groupfed.New(groupfed.Deps{App: n.Server.App, DB: n.DB, Jobs: n.Jobs, Groups: n.Groups, Posts: n.Posts,
 		Accounts: n.Accounts, People: n.People, Fetch: n.Fetch, Delivery: n.Delivery, Keys: n.Keys, Markup: n.Markup,
-		Clock: n.Clock, Log: n.Log, BaseURL: n.URL, Verify: collections.VerifyWith(verifier)})
+		Clock: n.Clock, Log: n.Log, BaseURL: n.URL, HTTP: n.Outbound, Verify: collections.VerifyWith(verifier)})
 	n.Posts.AddHook(n.GroupFed)
 	n.Groups.AddHook(n.GroupFed)
 	n.Partners.Revoked = n.Groups.HostRemoved

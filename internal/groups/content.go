@@ -2,6 +2,7 @@ package groups
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -143,6 +144,25 @@ func (s *Service) RemoteLeft(ctx context.Context, tx bun.IDB, g *Group, accountI
 		return err
 	}
 	return s.drop(ctx, tx, g, m, accountID)
+}
+
+// RemoteGone applies a remote group's deletion: the mirror is marked deleted, so its
+// content leaves every feed, page and API here (all of them ask groupReadable, which checks
+// deleted_at), and its posts leave the home feeds at once.
+func (s *Service) RemoteGone(ctx context.Context, tx bun.IDB, g *Group) error {
+	if !g.IsRemote() || g.DeletedAt != nil {
+		return nil
+	}
+	now := s.now()
+	if _, err := tx.NewUpdate().Model((*Group)(nil)).Set("deleted_at = ?", now).Set("updated_at = ?", now).
+		Where("id = ?", g.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("groups: mark %s deleted: %w", g.URI, err)
+	}
+	if _, err := tx.NewRaw(`DELETE FROM home_feed WHERE post_id IN (SELECT id FROM posts WHERE group_id = ?)`, g.ID).Exec(ctx); err != nil {
+		return fmt.Errorf("groups: clear feeds of %s: %w", g.URI, err)
+	}
+	g.DeletedAt = &now
+	return nil
 }
 
 // MemberHosts lists the hosts of the group's current remote members (where its activities go).

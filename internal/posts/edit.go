@@ -124,14 +124,21 @@ func (s *Service) History(ctx context.Context, v *Viewer, id string) ([]Edit, er
 // Delete removes a post (and, with it, its place in feeds); its author or an admin may. The
 // row stays as a tombstone so federation can answer for it and comments keep their thread.
 func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (*Post, error) {
+	return s.delete(ctx, id, func(ctx context.Context, tx bun.IDB, id string) (*Post, error) {
+		p, err := s.visible(ctx, tx, ViewerOf(actor), id)
+		if err == nil && p.AuthorID != actor.ID && !actor.IsAdmin() {
+			return nil, errs.E(errs.Forbidden, "only the author or an administrator can delete a post")
+		}
+		return p, err
+	})
+}
+
+func (s *Service) delete(ctx context.Context, id string, find find) (*Post, error) {
 	var p *Post
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if p, err = s.visible(ctx, tx, ViewerOf(actor), id); err != nil {
+		if p, err = find(ctx, tx, id); err != nil {
 			return err
-		}
-		if p.AuthorID != actor.ID && !actor.IsAdmin() {
-			return errs.E(errs.Forbidden, "only the author or an administrator can delete a post")
 		}
 		now := s.Clock.Now()
 		p.DeletedAt = &now
@@ -166,6 +173,8 @@ func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (
 		return nil
 	})
 	// Feeds read deletion fresh, so this only frees the memory; after the commit, like the rest.
-	s.forgetPosts(id)
+	if p != nil {
+		s.forgetPosts(p.ID)
+	}
 	return p, err
 }

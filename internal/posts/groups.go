@@ -4,11 +4,11 @@ import (
 	"context"
 	"strings"
 
-	"github.com/atrium-social/atrium/internal/errs"
-
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
 )
 
 // GroupRights are what a group allows one author.
@@ -130,4 +130,41 @@ func (s *Service) mayRead(ctx context.Context, tx bun.IDB, p *Post, ids []string
 		}
 	}
 	return out, nil
+}
+
+// inGroup finds a live post of the group by its URI. It is how a group's own word is applied
+// on a member's node: the group checked that the person may act on its content, and people
+// on third nodes are not members here, so the viewer rule cannot be asked.
+func (s *Service) inGroup(groupID string) find {
+	return func(ctx context.Context, tx bun.IDB, uri string) (*Post, error) {
+		p := new(Post)
+		err := tx.NewSelect().Model(p).Where("uri = ? AND group_id = ? AND deleted_at IS NULL", uri, groupID).Scan(ctx)
+		if db.IsNotFound(err) {
+			return nil, notFound()
+		}
+		return p, err
+	}
+}
+
+// ReactViaGroup applies a reaction the group announced (see inGroup).
+func (s *Service) ReactViaGroup(ctx context.Context, u *accounts.User, groupID, uri, emoji string) (*Post, error) {
+	return s.react(ctx, u, uri, emoji, s.inGroup(groupID))
+}
+
+// UnreactViaGroup applies the withdrawal of a reaction the group announced.
+func (s *Service) UnreactViaGroup(ctx context.Context, u *accounts.User, groupID, uri string) (*Post, error) {
+	return s.unreact(ctx, u, uri, s.inGroup(groupID))
+}
+
+// DeleteViaGroup applies a deletion the group announced: its author's, or a group
+// moderator's on the home node, which reaches the author's node too.
+func (s *Service) DeleteViaGroup(ctx context.Context, groupID, uri string) error {
+	// The same path as the author's own deletion: hooks, counts and live updates. Hooks that
+	// federate see a group post of a group elsewhere: for an author here they send the
+	// Delete to the group, which already has it and ignores it.
+	_, err := s.delete(ctx, uri, s.inGroup(groupID))
+	if errs.Is(err, errs.NotFound) {
+		return nil // already gone: deliveries cross
+	}
+	return err
 }

@@ -16,6 +16,24 @@ import (
 
 // React sets the viewer's reaction to a post (one per person: a new one replaces the old).
 func (s *Service) React(ctx context.Context, u *accounts.User, id, emoji string) (*Post, error) {
+	return s.react(ctx, u, id, emoji, s.visibleTo(u))
+}
+
+// find loads the post someone acts on, or refuses with the error to report.
+type find func(ctx context.Context, tx bun.IDB, id string) (*Post, error)
+
+// visibleTo finds posts u can see (a share stands for its original).
+func (s *Service) visibleTo(u *accounts.User) find {
+	return func(ctx context.Context, tx bun.IDB, id string) (*Post, error) {
+		p, err := s.visible(ctx, tx, ViewerOf(u), id)
+		if err == nil && p.ReblogOfID != nil {
+			p, err = s.visible(ctx, tx, ViewerOf(u), *p.ReblogOfID)
+		}
+		return p, err
+	}
+}
+
+func (s *Service) react(ctx context.Context, u *accounts.User, id, emoji string, find find) (*Post, error) {
 	if emoji == "" {
 		emoji = Like
 	}
@@ -25,13 +43,8 @@ func (s *Service) React(ctx context.Context, u *accounts.User, id, emoji string)
 	var p *Post
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if p, err = s.visible(ctx, tx, ViewerOf(u), id); err != nil {
+		if p, err = find(ctx, tx, id); err != nil {
 			return err
-		}
-		if p.ReblogOfID != nil { // reacting to a share reacts to the original
-			if p, err = s.visible(ctx, tx, ViewerOf(u), *p.ReblogOfID); err != nil {
-				return err
-			}
 		}
 		existing := new(Reaction)
 		err = tx.NewSelect().Model(existing).Where("post_id = ? AND account_id = ?", p.ID, u.ID).Scan(ctx)
@@ -64,10 +77,16 @@ func (s *Service) React(ctx context.Context, u *accounts.User, id, emoji string)
 
 // Unreact removes the viewer's reaction; removing none is not an error.
 func (s *Service) Unreact(ctx context.Context, u *accounts.User, id string) (*Post, error) {
+	return s.unreact(ctx, u, id, func(ctx context.Context, tx bun.IDB, id string) (*Post, error) {
+		return s.visible(ctx, tx, ViewerOf(u), id)
+	})
+}
+
+func (s *Service) unreact(ctx context.Context, u *accounts.User, id string, find find) (*Post, error) {
 	var p *Post
 	err := s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
 		var err error
-		if p, err = s.visible(ctx, tx, ViewerOf(u), id); err != nil {
+		if p, err = find(ctx, tx, id); err != nil {
 			return err
 		}
 		res, err := tx.NewDelete().Model((*Reaction)(nil)).Where("post_id = ? AND account_id = ?", p.ID, u.ID).Exec(ctx)

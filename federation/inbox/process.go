@@ -485,6 +485,12 @@ func (in *Inbox) deleteActor(ctx context.Context, d *activity.Document) error {
 	if err != nil || u == nil {
 		return err
 	}
+	if u.Remote != nil && u.Remote.Kind == "Group" && in.Groups != nil {
+		// A group that ends: its mirror here goes, and its content with it.
+		if handled, err := in.Groups.Handle(ctx, u, d); handled && err != nil {
+			return err
+		}
+	}
 	if _, err := in.Accounts.DeleteRemote(ctx, in.DB, d.Actor()); err != nil {
 		return err
 	}

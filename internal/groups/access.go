@@ -146,6 +146,8 @@ func (s *Service) CanPost(ctx context.Context, tx bun.IDB, groupID string, autho
 		return r, errs.E(errs.Forbidden, "only the admins of %s can post in it; you can comment", g.DisplayName)
 	}
 	r.Announce = m.Moderates()
+	// Roles of a group elsewhere are its home node's to apply: here they are only mirrored.
+	r.Moderate = m.Moderates() && !g.IsRemote()
 	return r, nil
 }
 

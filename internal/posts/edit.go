@@ -121,15 +121,21 @@ func (s *Service) History(ctx context.Context, v *Viewer, id string) ([]Edit, er
 	return append(out, cur), nil
 }
 
-// Delete removes a post (and, with it, its place in feeds); its author or an admin may. The
-// row stays as a tombstone so federation can answer for it and comments keep their thread.
+// Delete removes a post (and, with it, its place in feeds); its author, an admin, or for a
+// group post the group's admins and moderators may. The row stays as a tombstone so
+// federation can answer for it and comments keep their thread.
 func (s *Service) Delete(ctx context.Context, actor *accounts.User, id string) (*Post, error) {
 	return s.delete(ctx, id, func(ctx context.Context, tx bun.IDB, id string) (*Post, error) {
 		p, err := s.visible(ctx, tx, ViewerOf(actor), id)
-		if err == nil && p.AuthorID != actor.ID && !actor.IsAdmin() {
-			return nil, errs.E(errs.Forbidden, "only the author or an administrator can delete a post")
+		if err != nil || p.AuthorID == actor.ID || actor.IsAdmin() {
+			return p, err
 		}
-		return p, err
+		if p.GroupID != nil && s.Groups != nil {
+			if r, err := s.Groups.CanPost(ctx, tx, *p.GroupID, actor, true); err == nil && r.Moderate {
+				return p, nil
+			}
+		}
+		return nil, errs.E(errs.Forbidden, "only the author, a moderator of the group or an administrator can delete a post")
 	})
 }
 

@@ -14,6 +14,7 @@ import (
 // GroupRights are what a group allows one author.
 type GroupRights struct {
 	Announce bool // may mark posts in the group important (its admins and moderators)
+	Moderate bool // may delete anyone's posts and comments in the group (the same people)
 }
 
 // GroupAccess answers the group rules (the groups package implements it). The social core

@@ -201,7 +201,12 @@ func (s *site) cards(c *fiber.Ctx, ps []*posts.Post, o cardOpts) ([]*cardView, e
 			cv.SharedBy, cv.SharedAt = who(e.entry.AuthorID), e.entry.CreatedAt
 		}
 		view := func(p *posts.Post) *postView {
-			return s.postView(cv, p, who(p.AuthorID), me, now, summary[p.ID], state, cardsOf[p.ID], unready)
+			pv := s.postView(cv, p, who(p.AuthorID), me, now, summary[p.ID], state, cardsOf[p.ID], unready)
+			// A group's moderators may delete anything in it (posts.Delete agrees).
+			if p.GroupID != nil && tags[*p.GroupID] != nil && tags[*p.GroupID].CanPin {
+				pv.CanDelete = true
+			}
+			return pv
 		}
 		cv.P = view(e.shown)
 		tags.apply(cv.P, e.shown)

@@ -399,3 +399,40 @@ func TestMentionsDoNotWidenGroupPosts(t *testing.T) {
 		}
 	})
 }
+
+// TestModeratorsDeleteGroupPosts: a group's admins and moderators delete anyone's posts and
+// comments in it; members delete only their own; nobody moderates a group by mentioning it.
+func TestModeratorsDeleteGroupPosts(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		ctx := context.Background()
+		w := newWorld(t, d)
+		g := w.group(t, groups.Open)
+		p, err := w.p.Create(ctx, w.u["member"], posts.NewPost{Text: "off topic", GroupID: g.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := w.p.Create(ctx, w.u["owner"], posts.NewPost{Text: "please keep it on topic", InReplyToID: p.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The outsider can read an open group but moderates nothing; a member cannot delete
+		// the owner's comment.
+		_, err = w.p.Delete(ctx, w.u["outsider"], p.ID)
+		wantKind(t, err, errs.Forbidden, "moderator of the group")
+		_, err = w.p.Delete(ctx, w.u["member"], c.ID)
+		wantKind(t, err, errs.Forbidden, "moderator of the group")
+		if _, err := w.p.Delete(ctx, w.u["mod"], p.ID); err != nil {
+			t.Fatalf("the moderator could not delete a post in the group: %v", err)
+		}
+		if _, err := w.p.Get(ctx, w.v("owner"), p.ID); !errs.Is(err, errs.NotFound) {
+			t.Fatalf("the deleted post is still there: %v", err)
+		}
+		// Outside the group a moderator is nobody special.
+		own, err := w.p.Create(ctx, w.u["member"], posts.NewPost{Text: "my own post"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = w.p.Delete(ctx, w.u["mod"], own.ID)
+		wantKind(t, err, errs.Forbidden, "only the author")
+	})
+}

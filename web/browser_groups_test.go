@@ -2,6 +2,8 @@ package web_test
 
 import (
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +129,38 @@ func TestBrowserGroups(t *testing.T) {
 	if err != nil || !strings.Contains(members, "3 members") {
 		t.Fatalf("member count on the page: %q %v", members, err)
 	}
+
+	// 9. Alice gives the group a cover: the chosen picture previews in the current one's
+	// place, and once saved it loads (under the CSP) as the group's banner and on Bob's
+	// directory card.
+	pic := filepath.Join(t.TempDir(), "falcon.png")
+	if err := os.WriteFile(pic, pngBytes(1200, 500), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded := func(sel string) string {
+		return `(() => { const i = document.querySelector('` + sel + `'); return i !== null && i.complete && i.naturalWidth > 0 })()`
+	}
+	must(t, chromedp.Do(alice,
+		chromedp.Navigate(base+path+"/settings"),
+		chromedp.WaitVisible(chromedp.CSS("#group-cover")),
+		chromedp.SetUploadFiles(chromedp.CSS("#group-cover"), []string{pic}),
+		browser.WaitJS(loaded(`.cover-preview [data-avatar-preview]`)+` && getComputedStyle(document.querySelector('.cover-preview > div.group-cover-frame')).display === 'none'`),
+		chromedp.Click(chromedp.CSS(".cover-form button[type=submit]")),
+		browser.WaitJS(`document.querySelector('.flash') && document.querySelector('.flash').textContent.includes('Cover saved')`),
+		browser.WaitJS(loaded(`.cover-preview img[alt^="The current cover"]`)),
+		chromedp.Navigate(base+path),
+		browser.WaitJS(loaded(`.group-band.has-cover img`)+` && `+loaded(`.group-id img.group-avatar`)),
+	))
+	// The banner spans the whole head of the page, not a 3:1 box narrowed by its height limit.
+	widths, err := chromedp.Run(alice, chromedp.Evaluate[string](
+		`document.querySelector('.group-band img').getBoundingClientRect().width + ' ' + document.querySelector('.group-head').clientWidth`))
+	if err != nil || len(strings.Fields(widths)) != 2 || strings.Fields(widths)[0] != strings.Fields(widths)[1] {
+		t.Fatalf("banner width and page head width: %q %v", widths, err)
+	}
+	browser.Screenshot(t, alice, "groups-07-cover")
+	must(t, chromedp.Do(bob,
+		chromedp.Navigate(base+"/groups"),
+		browser.WaitJS(loaded(`.group-card-cover img`)),
+	))
+	browser.Screenshot(t, bob, "groups-08-directory")
 }

@@ -3,7 +3,9 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -35,6 +37,8 @@ func (s *site) groupRoutes(app *fiber.App, user fiber.Handler) {
 	app.Get("/groups/:handle/about", user, s.groupTab("about"))
 	app.Get("/groups/:handle/settings", user, s.groupSettingsPage)
 	app.Post("/groups/:handle/settings", user, s.saveGroupSettings)
+	app.Post("/groups/:handle/cover", user, s.uploadGroupCover)
+	app.Post("/groups/:handle/cover/remove", user, s.removeGroupCover)
 	app.Post("/groups/:handle/delete", user, s.deleteGroup)
 	app.Post("/groups/:handle/partners", user, s.addGroupPartner)
 	app.Post("/groups/:handle/partners/remove", user, s.removeGroupPartner)
@@ -52,7 +56,8 @@ func (s *site) groupRoutes(app *fiber.App, user fiber.Handler) {
 // groupCard is a group as the directory and the group page's header show it.
 type groupCard struct {
 	ID, Handle, Link, Name, Note  string
-	Initials, Color, Cover        string
+	Initials, Color               string
+	Cover, Thumb                  string // the banner and its small copy; "" without a cover
 	Visibility, VisLabel, VisHint string
 	Posting, PostingLabel         string
 	Members                       int
@@ -67,9 +72,10 @@ func newGroupCard(v *groups.View) *groupCard {
 	gc := &groupCard{ID: g.ID, Handle: g.Acct(), Link: groupLink(g), Name: g.DisplayName, Note: g.Note,
 		Initials: groupInitials(g.DisplayName), Color: colorClass(g.Acct()), Visibility: string(g.Visibility),
 		Posting: string(g.Posting), Members: g.MembersCount, Host: g.Domain, Created: g.CreatedAt}
-	// A remote group's cover stays on its node: the CSP keeps every image on this one.
+	// A remote group's cover stays on its node: the CSP keeps every image on this one, so
+	// its placeholder stands in.
 	if g.CoverKey != "" && !g.IsRemote() {
-		gc.Cover = "/media/" + g.CoverKey
+		gc.Cover, gc.Thumb = "/media/"+g.CoverKey, "/media/"+g.CoverThumb()
 	}
 	if m := v.Member; m != nil {
 		gc.State, gc.Role = string(m.State), string(m.Role)
@@ -147,6 +153,10 @@ func groupFlashText(code string) string {
 		return "Unpinned."
 	case "group_saved":
 		return "Group settings saved."
+	case "group_cover_saved":
+		return "Cover saved. Everyone who can see the group sees it now."
+	case "group_cover_removed":
+		return "Cover removed."
 	case "group_deleted":
 		return "Group deleted."
 	case "group_partner_added":
@@ -174,7 +184,7 @@ func describeGroup(err error) (msg, field string) {
 		return describe(err)
 	}
 	label := map[string]string{"display_name": "Name", "note": "Description", "visibility": "Visibility",
-		"posting": "Posting", "acct": "Person", "host": "Host"}[e.Field]
+		"posting": "Posting", "acct": "Person", "host": "Host", "cover": "Cover"}[e.Field]
 	switch {
 	case e.Field == "confirm":
 		return sentence(e.Msg), e.Field
@@ -200,6 +210,10 @@ type groupsData struct {
 	Mine        []*groupCard
 	All         []*groupCard
 	Capped      bool // the list stops at the service's limit
+	// A search for name@host: the group it names (Acct), or why there is none to show.
+	Acct        string
+	Found       *groupCard
+	LookupError string // a partner's refusal or outage, in words; "" when simply not found
 }
 
 // groupListLimit is as many groups as one listing asks for (the service's own maximum).
@@ -229,6 +243,14 @@ func (s *site) groupDirectory(c *fiber.Ctx) error {
 	if d.Pending, err = cards(groups.Pending, ""); err != nil {
 		return err
 	}
+	// An address names one group: the lists by name would only add "nothing matches".
+	if acct, ok := groupAcct(d.Q); ok {
+		d.Acct = acct
+		if d.Found, d.LookupError, err = s.findGroup(c, acct); err != nil {
+			return err
+		}
+		return s.render(c, fiber.StatusOK, "groups", &page{Title: "Groups", Nav: "groups", Data: d})
+	}
 	if d.Mine, err = cards(groups.Mine, d.Q); err != nil {
 		return err
 	}
@@ -236,6 +258,49 @@ func (s *site) groupDirectory(c *fiber.Ctx) error {
 		return err
 	}
 	return s.render(c, fiber.StatusOK, "groups", &page{Title: "Groups", Nav: "groups", Data: d})
+}
+
+// groupAcctRE is what a group's address looks like: name@host, with an optional leading @
+// and port (test and intranet nodes).
+var groupAcctRE = regexp.MustCompile(`^@?([\pL\pN_.-]+)@([A-Za-z0-9.-]+(?::[0-9]{1,5})?)$`)
+
+// groupAcct reports whether a search is a group's address, and the address without its @.
+func groupAcct(q string) (string, bool) {
+	m := groupAcctRE.FindStringSubmatch(strings.TrimSpace(q))
+	if m == nil {
+		return "", false
+	}
+	return m[1] + "@" + m[2], true
+}
+
+// findGroup finds the group a search for name@host names: one known here (or hosted here),
+// else, for another node's address, the group fetched from it. The groups service decides
+// what the viewer sees, as for every group: a secret group is found only by its members
+// and the invited, and for anyone else is the same "no group" as an address that names
+// nothing. A refusal worth reading (the host is not a partner, or did not answer) comes back
+// as a message; only failures of this node are errors.
+func (s *site) findGroup(c *fiber.Ctx, acct string) (*groupCard, string, error) {
+	ctx, v := c.UserContext(), groupViewer(c)
+	gv, err := s.Groups.Lookup(ctx, v, acct)
+	_, host, _ := strings.Cut(acct, "@")
+	if errs.Is(err, errs.NotFound) && s.ResolveGroup != nil && !strings.EqualFold(host, baseHost(s.Groups.BaseURL(ctx))) {
+		var g *groups.Group
+		if g, err = s.ResolveGroup(ctx, acct); err == nil {
+			// What the other node says is only a copy: this node's rules decide who sees it.
+			gv, err = s.Groups.Get(ctx, v, g.ID)
+		}
+	}
+	switch k := errs.KindOf(err); {
+	case err == nil:
+		return newGroupCard(gv), "", nil
+	case k == errs.NotFound, k == errs.Invalid:
+		// Nothing there, or not a group (a person's address): both are "no group".
+		return nil, "", nil
+	case k == errs.Forbidden, k == errs.Unavailable:
+		// The message may start with a host name, which keeps its case.
+		return nil, "Could not look up " + acct + ": " + errs.Message(err), nil
+	}
+	return nil, "", err
 }
 
 // ---- Creating a group -------------------------------------------------------------------
@@ -697,6 +762,8 @@ func (s *site) pinGroupPost(c *fiber.Ctx) error {
 
 type groupSettingsData struct {
 	G           *groupCard
+	CoverMB     int64  // the largest cover upload, in MB
+	CoverSize   string // the size covers are stored at, "1500×500"
 	Form        groupForm
 	Partners    []partnerView
 	PartnerHost string // what the partner form held when it failed
@@ -737,6 +804,8 @@ func (s *site) renderGroupSettings(c *fiber.Ctx, gv *groups.View, d groupSetting
 	ctx := c.UserContext()
 	g := gv.Group
 	d.G = newGroupCard(gv)
+	// The node's request limit may be lower than the cover's own.
+	d.CoverMB, d.CoverSize = min(groups.CoverMaxBytes, s.MaxUpload)>>20, fmt.Sprintf("%d×%d", groups.CoverWidth, groups.CoverHeight)
 	if d.Form.Action == "" {
 		d.Form = groupForm{Name: g.DisplayName, Note: g.Note, Visibility: string(g.Visibility), Posting: string(g.Posting)}
 	}
@@ -790,6 +859,49 @@ func (s *site) saveGroupSettings(c *fiber.Ctx) error {
 		return s.renderGroupSettings(c, gv, groupSettingsData{Form: f}, err)
 	}
 	return s.redirect(c, groupLink(g)+"/settings", "group_saved")
+}
+
+// uploadGroupCover makes the uploaded picture the group's cover. The service decides who may
+// (its admins; a secret group stays a 404 for everyone else) and processes the picture; a
+// refused file comes back on the settings page with what to do instead.
+func (s *site) uploadGroupCover(c *fiber.Ctx) error {
+	// Rights before the form: a refused file re-renders the settings page, which is for
+	// admins only.
+	gv, err := s.settingsGroup(c)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		if k := errs.KindOf(err); k == errs.Forbidden || k == errs.NotFound || k == errs.Internal {
+			return err
+		}
+		return s.renderGroupSettings(c, gv, groupSettingsData{}, err)
+	}
+	// Not readUpload, which buffers the whole file: the service reads no more than its limit.
+	fh, err := c.FormFile("cover")
+	if err != nil || fh.Size == 0 {
+		return fail(errs.Field("cover", "choose a picture to upload: a JPEG, PNG, GIF or WebP image"))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := s.Groups.SetCover(c.UserContext(), server.CurrentUser(c), gv.Group.ID, s.Media, f); err != nil {
+		return fail(err)
+	}
+	return s.redirect(c, groupLink(gv.Group)+"/settings", "group_cover_saved")
+}
+
+func (s *site) removeGroupCover(c *fiber.Ctx) error {
+	gv, err := s.lookupGroup(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Groups.ClearCover(c.UserContext(), server.CurrentUser(c), gv.Group.ID, s.Media); err != nil {
+		return err
+	}
+	return s.redirect(c, groupLink(gv.Group)+"/settings", "group_cover_removed")
 }
 
 func (s *site) deleteGroup(c *fiber.Ctx) error {

@@ -1,13 +1,19 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
+	"image"
+	_ "image/jpeg" // the banner is a JPEG, which image.DecodeConfig reads
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/testutil/nodetest"
 )
@@ -350,4 +356,148 @@ func mustAccount(t *testing.T, n *nodetest.Node, username string) *accounts.User
 func mustUser(t *testing.T, n *nodetest.Node, username string) string {
 	t.Helper()
 	return mustAccount(t, n, username).ID
+}
+
+// uploadCover sends the settings page's cover form: multipart, with the CSRF field.
+func (b *browserish) uploadCover(path string, data []byte) (*http.Response, string) {
+	b.t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	_ = w.WriteField("csrf", b.CSRF())
+	fw, _ := w.CreateFormFile("cover", "cover.png")
+	fw.Write(data)
+	w.Close()
+	req, _ := http.NewRequest("POST", b.n.HTTP.URL+path+"/cover", &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Referer", b.n.HTTP.URL+path+"/settings")
+	return b.Do(req)
+}
+
+var coverRE = regexp.MustCompile(`/media/covers/[a-z0-9]+/[a-z0-9_-]+\.(?:jpg|png)`)
+
+func TestGroupCover(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Options{Setup: true})
+	alice, bob, carol := person(t, n, "alice"), person(t, n, "bob"), person(t, n, "carol")
+	path := alice.createGroup("Design Studio", "", "open", "members")
+	bob.post(path+"/join", nil, path, false)
+	secret := alice.createGroup("Skunkworks", "", "secret", "members")
+
+	// Without a cover: the group's initials on its colour, in the directory and the settings.
+	_, body := bob.get("/groups", false)
+	has(t, "directory without covers", body, `class="group-card-cover av-c`, `<span class="group-cover-initials">DS</span>`)
+	hasNot(t, "directory without covers", body, "/media/covers/")
+	resp, body := alice.get(path+"/settings", false)
+	want(t, "settings", resp, body, 200)
+	has(t, "cover form", body, `action="`+path+`/cover" enctype="multipart/form-data"`, `name="cover" type="file"`, "Upload cover", "up to 8 MB")
+	hasNot(t, "cover form without a cover", body, "Remove cover")
+	checkPage(t, "settings with the cover form", body)
+
+	// The admin uploads one: a banner on the group page, its thumbnail on the directory card.
+	resp, body = alice.uploadCover(path, pngBytes(900, 600))
+	wantRedirect(t, "upload cover", resp, path+"/settings")
+	_, body = alice.get(path+"/settings", false)
+	has(t, "after upload", body, "Cover saved.", `alt="The current cover of Design Studio"`, "Remove cover", `action="`+path+`/cover/remove"`)
+	checkPage(t, "settings with a cover", body)
+	_, body = bob.get(path, false)
+	banner := coverRE.FindString(body)
+	if banner == "" || strings.Contains(banner, "-thumb") {
+		t.Fatalf("no banner on the group page:\n%.3000s", body)
+	}
+	has(t, "group page", body, `has-cover"><img src="`+banner+`"`)
+	resp, img := bob.get(banner, false)
+	want(t, "banner file", resp, "", 200)
+	if cfg, _, err := image.DecodeConfig(strings.NewReader(img)); err != nil || cfg.Width != 900 || cfg.Height != 300 {
+		t.Fatalf("banner is %dx%d (%v), want 900x300", cfg.Width, cfg.Height, err)
+	}
+	thumb := strings.Replace(banner, ".", "-thumb.", 1)
+	_, body = bob.get("/groups", false)
+	has(t, "directory card", body, `<img src="`+thumb+`"`)
+	hasNot(t, "directory card", body, `<span class="group-cover-initials">DS</span>`)
+	if resp, _ := bob.get(thumb, false); resp.StatusCode != 200 {
+		t.Fatalf("thumbnail: %d", resp.StatusCode)
+	}
+
+	// Refusals: a file that is no picture is explained on the form; others may not upload.
+	resp, body = alice.uploadCover(path, []byte("%PDF-1.7 a document"))
+	want(t, "cover that is no picture", resp, body, 422)
+	has(t, "cover that is no picture", body, "Cover: this file is not a picture", `aria-invalid="true"`)
+	checkPage(t, "cover error", body)
+	resp, body = alice.uploadCover(path, nil)
+	want(t, "no file chosen", resp, body, 422)
+	has(t, "no file chosen", body, "Cover: choose a picture to upload")
+	resp, body = bob.uploadCover(path, pngBytes(300, 100))
+	want(t, "member uploads a cover", resp, body, http.StatusForbidden)
+	resp, body = bob.uploadCover(path, nil)
+	want(t, "member sends an empty cover form", resp, body, http.StatusForbidden)
+	hasNot(t, "member sends an empty cover form", body, "Partner nodes")
+	resp, body = bob.post(path+"/cover/remove", nil, path+"/settings", false)
+	want(t, "member removes the cover", resp, body, http.StatusForbidden)
+	resp, body = carol.uploadCover(secret, pngBytes(300, 100))
+	want(t, "outsider uploads to a secret group", resp, body, http.StatusNotFound)
+	hasNot(t, "outsider uploads to a secret group", body, "Skunkworks")
+	_, body = bob.get(path, false)
+	if got := coverRE.FindString(body); got != banner {
+		t.Fatalf("a refused upload changed the banner to %q", got)
+	}
+
+	// Removing it brings the placeholder back and deletes the files.
+	resp, _ = alice.post(path+"/cover/remove", nil, path+"/settings", false)
+	wantRedirect(t, "remove cover", resp, path+"/settings")
+	_, body = bob.get(path, false)
+	hasNot(t, "group page after removal", body, "/media/covers/", "has-cover")
+	if resp, _ := bob.get(banner, false); resp.StatusCode != 404 {
+		t.Fatalf("removed banner still served: %d", resp.StatusCode)
+	}
+}
+
+// A signed-in person finds a group by its address: one hosted here, or one on a partner
+// node, fetched from there; a secret group stays unfound for everyone but its members.
+func TestGroupDirectoryFindsByAddress(t *testing.T) {
+	acme := nodetest.Start(t, nodetest.Options{Setup: true, Host: "acme.test", Manual: true})
+	globex := nodetest.Start(t, nodetest.Options{Setup: true, Host: "globex.test", OrgName: "Globex", Manual: true})
+	nodetest.Partner(t, acme, globex)
+	bob := person(t, acme, "bob")
+	local := bob.createGroup("Bike club", "", "open", "members")
+	ctx := context.Background()
+	gina := globex.NewUser(t, "gina").User
+	open, err := globex.Groups.Create(ctx, gina, groups.NewGroup{DisplayName: "Joint Design", Note: "Both companies"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hidden, err := globex.Groups.Create(ctx, gina, groups.NewGroup{DisplayName: "Due diligence", Visibility: groups.Secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	addr := open.Handle + "@" + globex.Host()
+	resp, body := bob.get("/groups?q="+url.QueryEscape("@"+addr), false)
+	want(t, "search by address", resp, body, 200)
+	has(t, "search by address", body, "Joint Design", `href="/groups/`+addr+`"`, "globex.test")
+	hasNot(t, "search by address", body, "No group found", "Bike club")
+	checkPage(t, "search by address", body)
+	resp, body = bob.get("/groups/"+addr, false)
+	want(t, "the remote group's page", resp, body, 200)
+	has(t, "the remote group's page", body, "Joint Design", "hosted on globex.test")
+
+	// A group here, by its full address.
+	_, body = bob.get("/groups?q="+url.QueryEscape(strings.TrimPrefix(local, "/groups/")+"@"+acme.Host()), false)
+	has(t, "local address", body, "Bike club", `href="`+local+`"`)
+
+	for what, q := range map[string]string{
+		"secret group":  hidden.Handle + "@" + globex.Host(),
+		"no such group": "nosuch@" + globex.Host(),
+		"a person":      "gina@" + globex.Host(),
+	} {
+		resp, body = bob.get("/groups?q="+url.QueryEscape(q), false)
+		want(t, what, resp, body, 200)
+		has(t, what, body, "No group found at "+q)
+		hasNot(t, what, body, "Due diligence", "Joint Design")
+	}
+	if _, err := acme.Groups.Lookup(ctx, posts.ViewerOf(mustAccount(t, acme, "bob")), hidden.Handle+"@"+globex.Host()); err == nil {
+		t.Fatal("the secret group is known on acme after a search")
+	}
+
+	// A node that is not a partner: the reason, and what to do.
+	_, body = bob.get("/groups?q="+url.QueryEscape("design@initech.test"), false)
+	has(t, "not a partner", body, "Could not look up design@initech.test: initech.test is not a partner of this node")
 }

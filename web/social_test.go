@@ -359,7 +359,7 @@ func TestEditHistoryAndDelete(t *testing.T) {
 	has(t, "delete by another", page, "Not allowed")
 	resp, body = bob.post("/posts/"+id+"/delete", url.Values{"card": {id}}, "/", true)
 	want(t, "delete by another via fetch", resp, body, http.StatusForbidden)
-	has(t, "delete refused", body, `role="alert"`, "Only the author or an administrator")
+	has(t, "delete refused", body, `role="alert"`, "Only the author, a moderator of the group or an administrator")
 
 	// The author deletes from the permalink: back to the home page, the post gone.
 	resp, _ = alice.post("/posts/"+id+"/delete", nil, "/posts/"+id, false)

@@ -40,6 +40,9 @@ type Deps struct {
 	Reports *reports.Service
 	// Groups backs the group pages (nil: the node shows no groups).
 	Groups *groups.Service
+	// ResolveGroup fetches name@host, a group on a partner node this one does not know yet,
+	// for the directory's search (nil: the search finds only groups known here).
+	ResolveGroup func(ctx context.Context, acct string) (*groups.Group, error)
 	// ResolveAccount finds user@host on a partner node (nil when the node does not federate).
 	ResolveAccount func(ctx context.Context, acct string) (*accounts.User, error)
 	Notify         *notify.Service

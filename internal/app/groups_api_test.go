@@ -1,8 +1,16 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	_ "image/png" // a cover with transparency is a PNG, which fetchImage decodes
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,8 +24,8 @@ import (
 // groupFields are the keys of the group entity, with their JSON types.
 var groupFields = map[string]string{"id": "string", "handle": "string", "acct": "string", "display_name": "string",
 	"note": "string", "note_text": "string", "visibility": "string", "posting": "string", "locked": "bool", "url": "string",
-	"uri": "string", "avatar": "string", "cover": "null", "members_count": "number", "created_at": "string", "domain": "string",
-	"membership": "object|null"}
+	"uri": "string", "avatar": "string", "avatar_static": "string", "header": "string", "header_static": "string", "cover": "null",
+	"members_count": "number", "created_at": "string", "domain": "string", "membership": "object|null"}
 
 func jsonType(v any) string {
 	switch v.(type) {
@@ -626,5 +634,167 @@ func TestGroupNotifications(t *testing.T) {
 		if len(notes(alice, "group_request")) != 0 {
 			t.Error("a deleted group's request is still notified")
 		}
+	})
+}
+
+// patchForm sends PATCH path as multipart/form-data, as Mastodon apps send profile pictures:
+// fields, and one file under fileField (none when empty).
+func patchForm(t *testing.T, n *nodetest.Node, as *nodetest.API, path string, fields map[string]string, fileField string, file []byte) (*http.Response, map[string]any) {
+	t.Helper()
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	for k, v := range fields {
+		w.WriteField(k, v)
+	}
+	if fileField != "" {
+		fw, _ := w.CreateFormFile(fileField, "picture.bin")
+		fw.Write(file)
+	}
+	w.Close()
+	req, _ := http.NewRequest("PATCH", n.HTTP.URL+path, &buf)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+as.Token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("PATCH %s: status %d, not JSON: %.300s", path, resp.StatusCode, b)
+	}
+	return resp, out
+}
+
+// banner is a w×h JPEG photo.
+func banner(t *testing.T, w, h int) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(x), uint8(y), 120, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// fetchImage gets a picture the API pointed at and returns its size.
+func fetchImage(t *testing.T, n *nodetest.Node, rawURL string) (int, int, int) {
+	t.Helper()
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(n.HTTP.URL + u.RequestURI())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return resp.StatusCode, 0, 0
+	}
+	b, _ := io.ReadAll(resp.Body)
+	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("%s is no picture: %v", rawURL, err)
+	}
+	return resp.StatusCode, cfg.Width, cfg.Height
+}
+
+// The cover through the API: apps send a group's picture as an account's avatar or header,
+// and read it back in the Account's fields.
+func TestGroupCoverAPI(t *testing.T) {
+	eachEngine(t, func(t *testing.T, n *nodetest.Node) {
+		c := caller{t}
+		alice, bob, carol := n.NewUser(t, "alice"), n.NewUser(t, "bob"), n.NewUser(t, "carol")
+		base := n.URL(context.Background())
+		var open, secret, e map[string]any
+		c.expect(alice.Call("POST", "/api/v1/groups", map[string]any{"display_name": "Design"}, &open), 200, nil, "create")
+		c.expect(alice.Call("POST", "/api/v1/groups", map[string]any{"display_name": "Skunkworks", "visibility": "secret"}, &secret), 200, nil, "create secret")
+		id, sid := open["id"].(string), secret["id"].(string)
+		if open["header"] != base+"/headers/missing.png" || open["avatar"] != base+"/avatars/missing.png" || open["cover"] != nil {
+			t.Fatalf("a group without a cover: %v", open)
+		}
+
+		// An app sends the picture as avatar: it becomes the cover, header the wide picture.
+		resp, g := patchForm(t, n, alice, "/api/v1/groups/"+id, nil, "avatar", banner(t, 1200, 900))
+		c.expect(resp, 200, g, "patch avatar")
+		header, avatar := g["header"].(string), g["avatar"].(string)
+		if !strings.HasPrefix(header, base+"/media/covers/") || g["header_static"] != header || g["cover"] != header ||
+			!strings.Contains(avatar, "-thumb.") || g["avatar_static"] != avatar || g["display_name"] != "Design" {
+			t.Fatalf("group after a cover: %v", g)
+		}
+		if code, w, h := fetchImage(t, n, header); code != 200 || w != 1200 || h != 400 {
+			t.Fatalf("header: %d %dx%d, want 1200x400", code, w, h)
+		}
+		if code, w, h := fetchImage(t, n, avatar); code != 200 || w != 600 || h != 200 {
+			t.Fatalf("avatar: %d %dx%d, want 600x200", code, w, h)
+		}
+		// The group as an account carries it too, and everyone who sees the group sees it.
+		var acc map[string]any
+		c.expect(bob.Call("GET", "/api/v1/accounts/"+id, nil, &acc), 200, nil, "group as account")
+		if acc["group"] != true || acc["header"] != header || acc["header_static"] != header || acc["avatar"] != avatar || acc["avatar_static"] != avatar {
+			t.Fatalf("group as account: %v", acc)
+		}
+
+		// header with a new name in one request: both change, the old files go.
+		resp, g = patchForm(t, n, alice, "/api/v1/groups/"+id, map[string]string{"display_name": "Design team"}, "header", banner(t, 3000, 1000))
+		c.expect(resp, 200, g, "patch header and name")
+		if g["display_name"] != "Design team" || g["header"] == header {
+			t.Fatalf("after header and name: %v", g)
+		}
+		if code, _, _ := fetchImage(t, n, header); code != 404 {
+			t.Fatalf("the replaced cover is still served: %d", code)
+		}
+		if code, _, _ := fetchImage(t, n, avatar); code != 404 {
+			t.Fatalf("the replaced thumbnail is still served: %d", code)
+		}
+		header = g["header"].(string)
+		if code, w, h := fetchImage(t, n, header); code != 200 || w != 1500 || h != 500 {
+			t.Fatalf("large header: %d %dx%d, want 1500x500", code, w, h)
+		}
+
+		// Refusals: not a picture, a member who is no admin; neither changes the cover.
+		resp, e = patchForm(t, n, alice, "/api/v1/groups/"+id, nil, "cover", []byte("<svg xmlns='http://www.w3.org/2000/svg'/>"))
+		c.expect(resp, 422, e, "patch a non-picture")
+		if msg, _ := e["error"].(string); !strings.Contains(msg, "upload a JPEG, PNG, GIF or WebP image") {
+			t.Fatalf("non-picture error: %v", e)
+		}
+		c.expect(bob.Call("POST", "/api/v1/groups/"+id+"/join", nil, nil), 200, nil, "bob joins")
+		resp, e = patchForm(t, n, bob, "/api/v1/groups/"+id, nil, "avatar", banner(t, 600, 200))
+		c.expect(resp, 403, e, "member patches the cover")
+		resp, e = patchForm(t, n, bob, "/api/v1/groups/"+id, map[string]string{"cover_remove": "true"}, "", nil)
+		c.expect(resp, 403, e, "member removes the cover")
+		c.expect(alice.Call("GET", "/api/v1/groups/"+id, nil, &g), 200, nil, "get")
+		if g["header"] != header {
+			t.Fatalf("a refused change moved the cover: %v", g["header"])
+		}
+
+		// Removing it: the placeholders again, and the file is gone.
+		c.expect(alice.Call("PATCH", "/api/v1/groups/"+id, map[string]any{"cover_remove": true}, &g), 200, nil, "remove")
+		if g["header"] != base+"/headers/missing.png" || g["avatar"] != base+"/avatars/missing.png" || g["cover"] != nil {
+			t.Fatalf("after removal: %v", g)
+		}
+		if code, _, _ := fetchImage(t, n, header); code != 404 {
+			t.Fatalf("the removed cover is still served: %d", code)
+		}
+		checkGroupShape(t, g)
+
+		// A secret group: its cover is for its members; for others the group does not exist.
+		resp, g = patchForm(t, n, alice, "/api/v1/groups/"+sid, nil, "avatar", banner(t, 900, 300))
+		c.expect(resp, 200, g, "secret cover")
+		for _, r := range []struct{ method, path string }{{"GET", "/api/v1/groups/" + sid}, {"GET", "/api/v1/accounts/" + sid}} {
+			e = nil
+			c.expect(carol.Call(r.method, r.path, nil, &e), 404, e, "outsider "+r.method+" "+r.path)
+		}
+		resp, e = patchForm(t, n, carol, "/api/v1/groups/"+sid, nil, "avatar", banner(t, 900, 300))
+		c.expect(resp, 404, e, "outsider patches a secret group's cover")
+		resp, e = patchForm(t, n, carol, "/api/v1/groups/"+sid, nil, "avatar", []byte("not a picture"))
+		c.expect(resp, 404, e, "outsider sends a bad file to a secret group")
 	})
 }

@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"mime/multipart"
 	"strconv"
 	"strings"
 	"time"
@@ -25,7 +26,9 @@ type GroupMembership struct {
 }
 
 // Group is Atrium's group entity. Mastodon has none; its names follow the Account entity so
-// that apps can reuse their account rendering.
+// that apps can reuse their account rendering. The cover is there in the Account's names too:
+// header is the wide picture, avatar its small copy (apps crop it to their avatar shape),
+// both the placeholders when the group has none.
 type Group struct {
 	ID           string           `json:"id"`
 	Handle       string           `json:"handle"`
@@ -39,7 +42,10 @@ type Group struct {
 	URL          string           `json:"url"`
 	URI          string           `json:"uri"`
 	Avatar       string           `json:"avatar"`
-	Cover        *string          `json:"cover"`
+	AvatarStatic string           `json:"avatar_static"`
+	Header       string           `json:"header"`
+	HeaderStatic string           `json:"header_static"`
+	Cover        *string          `json:"cover"` // the header, or null without a cover
 	MembersCount int              `json:"members_count"`
 	CreatedAt    string           `json:"created_at"`
 	Domain       string           `json:"domain"` // the host of the node the group lives on
@@ -116,16 +122,29 @@ func (a *api) groupRoutes(app *fiber.App) {
 
 func viewer(c *fiber.Ctx) *posts.Viewer { return posts.ViewerOf(server.CurrentUser(c)) }
 
-func groupCover(g *groups.Group, base string) *string {
+// groupPictures are a group's cover as the API shows it: the wide picture (nil without a
+// cover) and a small copy for avatar fields. A remote group's cover is its node's address,
+// as a remote person's header is (remoteAccount): the pictures of remote actors are not
+// served from this node, and only web addresses are passed on.
+func groupPictures(g *groups.Group, base string) (cover *string, small string) {
 	switch {
 	case g.CoverKey != "":
 		u := base + "/media/" + g.CoverKey
-		return &u
-	case g.CoverURL != "":
+		return &u, base + "/media/" + g.CoverThumb()
+	case g.IsRemote() && (strings.HasPrefix(g.CoverURL, "https://") || strings.HasPrefix(g.CoverURL, "http://")):
 		u := g.CoverURL
-		return &u
+		return &u, u
 	}
-	return nil
+	return nil, ""
+}
+
+// groupAvatarHeader are the Account fields for a group's cover, placeholders without one.
+func groupAvatarHeader(g *groups.Group, base string) (avatar, header string, cover *string) {
+	cover, small := groupPictures(g, base)
+	if cover == nil {
+		return base + "/avatars/missing.png", base + "/headers/missing.png", nil
+	}
+	return small, *cover, cover
 }
 
 func groupURL(g *groups.Group, base string) string {
@@ -145,9 +164,10 @@ func groupDomain(g *groups.Group, base string) string {
 // group renders a group as v sees it.
 func (a *api) group(v *groups.View, base string) Group {
 	g := v.Group
+	avatar, header, cover := groupAvatarHeader(g, base)
 	out := Group{ID: g.ID, Handle: g.Handle, Acct: g.Acct(), DisplayName: g.DisplayName, Note: noteHTML(g.Note), NoteText: g.Note,
 		Visibility: string(g.Visibility), Posting: string(g.Posting), Locked: g.Visibility != groups.Open,
-		URL: groupURL(g, base), URI: g.URI, Avatar: base + "/avatars/missing.png", Cover: groupCover(g, base),
+		URL: groupURL(g, base), URI: g.URI, Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header, Cover: cover,
 		MembersCount: g.MembersCount, CreatedAt: mastodonTime(g.CreatedAt), Domain: groupDomain(g, base)}
 	if m := v.Member; m != nil {
 		out.Membership = &GroupMembership{State: string(m.State), Role: string(m.Role), Notify: m.Notify}
@@ -158,11 +178,7 @@ func (a *api) group(v *groups.View, base string) Group {
 // groupAccount renders a group as a Mastodon Account with group: true, as Mastodon renders
 // Lemmy communities and Friendica forums: apps that know no groups still show something.
 func (a *api) groupAccount(g *groups.Group, base string) Account {
-	header := base + "/headers/missing.png"
-	if c := groupCover(g, base); c != nil {
-		header = *c
-	}
-	avatar := base + "/avatars/missing.png"
+	avatar, header, _ := groupAvatarHeader(g, base)
 	return Account{ID: g.ID, Username: g.Handle, Acct: g.Acct(), DisplayName: g.DisplayName,
 		Locked: g.Visibility != groups.Open, Group: true, Discoverable: g.Visibility != groups.Secret,
 		CreatedAt: mastodonTime(g.CreatedAt.Truncate(24 * time.Hour)), Note: noteHTML(g.Note), URL: groupURL(g, base), URI: g.URI,
@@ -373,11 +389,65 @@ func (a *api) updateGroup(c *fiber.Ctx) error {
 		rule := groups.Posting(p.str("posting"))
 		in.Posting = &rule
 	}
-	g, err := a.Groups.Update(c.UserContext(), server.CurrentUser(c), c.Params("id"), in)
+	upload, err := coverUpload(c)
 	if err != nil {
 		return err
 	}
-	return a.answerGroup(c, g.ID)
+	remove, _, err := p.boolean("cover_remove")
+	if err != nil {
+		return err
+	}
+	ctx, u, id := c.UserContext(), server.CurrentUser(c), c.Params("id")
+	// The profile first, then the cover: each is one change of its own, and a cover that is
+	// refused (too large, not a picture) leaves the saved name and description as they are.
+	// A request with nothing in it still goes to Update, whose answer (the group, or why the
+	// caller may not change it) it has always had.
+	if in != (groups.Update{}) || upload == nil && !remove {
+		g, err := a.Groups.Update(ctx, u, id, in)
+		if err != nil {
+			return err
+		}
+		id = g.ID
+	}
+	switch {
+	case upload != nil:
+		f, err := upload.Open()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		// The node has one media store; the posts service holds it.
+		if _, err := a.Groups.SetCover(ctx, u, id, a.Posts.Media, f); err != nil {
+			return err
+		}
+	case remove:
+		if _, err := a.Groups.ClearCover(ctx, u, id, a.Posts.Media); err != nil {
+			return err
+		}
+	}
+	return a.answerGroup(c, id)
+}
+
+// coverUpload is the picture a PATCH carries for the cover: the field cover, or the names
+// Mastodon apps send for an account's pictures, header before avatar because the cover is a
+// wide picture. Apps that send both mean one picture for the group, and the wide one fits.
+func coverUpload(c *fiber.Ctx) (*multipart.FileHeader, error) {
+	if !strings.HasPrefix(string(c.Request().Header.ContentType()), "multipart/form-data") {
+		return nil, nil
+	}
+	form, err := c.MultipartForm()
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "the form could not be read: send the picture as multipart/form-data")
+	}
+	for _, name := range []string{"cover", "header", "avatar"} {
+		if fs := form.File[name]; len(fs) > 0 {
+			if fs[0].Size == 0 {
+				return nil, errs.Field(name, "the picture is empty: choose a JPEG, PNG, GIF or WebP image")
+			}
+			return fs[0], nil
+		}
+	}
+	return nil, nil
 }
 
 func (a *api) deleteGroup(c *fiber.Ctx) error {

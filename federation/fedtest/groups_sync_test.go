@@ -132,3 +132,58 @@ func TestGroupStateAcrossNodes(t *testing.T) {
 		t.Error("bob still opens the deleted group on globex")
 	}
 }
+
+// TestGroupMembersOnNodesThatAreNotPartners: acme is a partner of globex and of initech, which
+// are not partners of each other. In acme's group, bob (globex) and carol (initech) still
+// read each other: the group vouches for its members, so each node may read the other's
+// member's actor to show who wrote what, and nothing else crosses between them.
+func TestGroupMembersOnNodesThatAreNotPartners(t *testing.T) {
+	ctx := context.Background()
+	acme := nodetest.Start(t, nodetest.Options{Setup: true, Host: "acme.test", OrgName: "Acme", Manual: true})
+	globex := nodetest.Start(t, nodetest.Options{Setup: true, Host: "globex.test", OrgName: "Globex", Manual: true})
+	initech := nodetest.Start(t, nodetest.Options{Setup: true, Host: "initech.test", OrgName: "Initech", Manual: true})
+	nodetest.Partner(t, acme, globex)
+	nodetest.Partner(t, acme, initech)
+	all := []*nodetest.Node{acme, globex, initech}
+	alice := acme.NewUser(t, "alice").User
+	bob := globex.NewUser(t, "bob").User
+	carol := initech.NewUser(t, "carol").User
+	g, err := acme.Groups.Create(ctx, alice, groups.NewGroup{DisplayName: "Joint venture", Visibility: groups.Open})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mirror := map[*nodetest.Node]*groups.Group{}
+	for n, u := range map[*nodetest.Node]string{globex: "bob", initech: "carol"} {
+		m, err := n.GroupFed.Resolve(ctx, g.Handle+"@"+acme.Host())
+		if err != nil {
+			t.Fatal(err)
+		}
+		who, _ := n.Accounts.ByUsername(ctx, u)
+		if _, err := n.Groups.Join(ctx, who, m.ID, ""); err != nil {
+			t.Fatal(err)
+		}
+		mirror[n] = m
+	}
+	nodetest.Settle(t, all...)
+	cp, err := initech.Posts.Create(ctx, carol, posts.NewPost{Text: "Shipping plan attached", GroupID: mirror[initech].ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Settle(t, all...)
+	onGlobex, err := globex.Posts.ByURI(ctx, cp.URI)
+	if err != nil {
+		t.Fatalf("carol's post did not reach globex, which is no partner of initech: %v", err)
+	}
+	author, err := globex.Accounts.Lookup(ctx, onGlobex.AuthorID)
+	if err != nil || author.Acct() != "carol@"+initech.Host() {
+		t.Fatalf("globex shows the author as %+v (%v)", author, err)
+	}
+	bc, err := globex.Posts.Create(ctx, bob, posts.NewPost{Text: "Looks good", InReplyToID: onGlobex.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nodetest.Settle(t, all...)
+	if _, err := initech.Posts.ByURI(ctx, bc.URI); err != nil {
+		t.Fatalf("bob's comment did not reach initech: %v", err)
+	}
+}

@@ -447,6 +447,18 @@ func TestNotAllowedHostIsNeverContacted(t *testing.T) {
 	if globex.requests() != 0 {
 		t.Errorf("globex was contacted %d times", globex.requests())
 	}
+	// A group vouching for one of its members lets that host's actor be read, and nothing
+	// opens for any other host.
+	globex.doc("/users/alice", globex.mastodonAlice())
+	if _, err := n.c.Actor(fetch.Vouched(ctx, "mastodon.test"), globex.base+"/users/alice"); !errors.Is(err, fetch.ErrNotAllowed) {
+		t.Errorf("vouching for another host opened %s: %v", denied, err)
+	}
+	if globex.requests() != 0 {
+		t.Errorf("globex was contacted %d times", globex.requests())
+	}
+	if _, err := n.c.Actor(fetch.Vouched(ctx, denied), globex.base+"/users/alice"); err != nil {
+		t.Errorf("a vouched host was refused: %v", err)
+	}
 }
 
 func TestBadURLs(t *testing.T) {

@@ -9,12 +9,22 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/federation/activity"
+	"github.com/atrium-social/atrium/federation/fetch"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/posts"
 )
+
+// hostName is the lower-case host of uri without its port, as the partner policy names hosts.
+func hostName(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
 
 func hostOf(uri string) string {
 	u, err := url.Parse(uri)
@@ -318,7 +328,9 @@ func (f *Fed) announced(ctx context.Context, g *groups.Group, d *activity.Docume
 		}
 		return nil
 	}
-	author, err := f.People.ByURI(ctx, inner.Actor())
+	// The author may be on a node that is a partner of the group's node but not of this
+	// one: the group vouches for its member, so their actor may be read (fetch.Vouched).
+	author, err := f.People.ByURI(fetch.Vouched(ctx, hostName(inner.Actor())), inner.Actor())
 	if err != nil {
 		return err
 	}

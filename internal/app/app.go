@@ -36,6 +36,7 @@ import (
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/api/mastodon"
 	"github.com/atrium-social/atrium/internal/api/streaming"
+	"github.com/atrium-social/atrium/internal/chat"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/db"
@@ -97,6 +98,7 @@ type Node struct {
 	Outbox   *outbox.Outbox
 	Inbox    *inbox.Inbox
 	GroupFed *groupfed.Fed
+	Chat     *chat.Service
 	// RemoteMedia copies partners' images to this node's media store.
 	RemoteMedia *remotemedia.Cache
 
@@ -173,11 +175,20 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	n.Keys = &keys.Store{DB: n.DB, Clock: n.Clock}
 	n.buildSocial(o)
 	n.buildFederation()
+	// Chat reaches people on other nodes when the partner policy allows their node.
+	n.Chat = chat.New(chat.Deps{DB: n.DB, Clock: n.Clock, Log: n.Log, Accounts: n.Accounts, Markup: n.Markup, Media: n.Media,
+		Hub: n.Hub, BaseURL: n.URL, Reachable: chat.PartnerPolicy(n.Partners.Allowed),
+		FetchPreview: func(ctx context.Context, u string) {
+			if err := n.Jobs.EnqueueNow(ctx, "link_preview", u, jobs.Dedupe("preview:"+u)); err != nil {
+				n.Log.Warn("previews: enqueue", "url", u, "err", err)
+			}
+		}})
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
 		Notify: n.Notify, Reports: n.Reports, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
 		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready, Groups: n.Groups,
-		ResolveGroup: n.GroupFed.Resolve}
+		ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
+	n.Chat.Render = mastodon.NewChatRenderer(md)
 	if err := mastodon.Register(md); err != nil {
 		return err
 	}

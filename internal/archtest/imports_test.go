@@ -24,6 +24,8 @@ var features = map[string][]string{
 	"internal/follows":  {"internal/posts", "internal/notify", "internal/groups"},
 	"internal/posts":    {"internal/notify", "internal/chat", "internal/search"},
 	"internal/notify":   {"internal/chat"},
+	"internal/chat":     {"internal/notify", "internal/groups"},
+	"internal/groups":   {"internal/chat", "internal/notify"},
 	"internal/reports":  {"internal/posts", "internal/follows", "internal/notify"},
 	"internal/media":    {"internal/accounts", "internal/posts"},
 	"internal/previews": {"internal/posts"},

@@ -12,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/chat"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/groups"
@@ -50,6 +51,7 @@ type Deps struct {
 	// ResolveGroup fetches name@host, a group on another node this one does not know yet
 	// (lookup with resolve=true); nil: lookups find only known groups.
 	ResolveGroup func(ctx context.Context, acct string) (*groups.Group, error)
+	Chat         *chat.Service // nil: no chat API (chats.go, conversations.go)
 }
 
 type api struct {
@@ -75,6 +77,8 @@ func Register(d Deps) error {
 	a.socialRoutes(app)
 	a.moderationRoutes(app)
 	a.groupRoutes(app)
+	a.chatRoutes(app)
+	a.conversationRoutes(app)
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

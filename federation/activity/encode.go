@@ -133,6 +133,12 @@ func (e *encoder) note(n *Note) (fields, error) {
 	f.setString("summary", n.Summary)
 	f.set("sensitive", n.Sensitive)
 	f.setString("conversation", n.Conversation)
+	// go-ap writes whole seconds; chat messages are ordered by their time to the millisecond
+	// on every node, so a fraction, when there is one, is kept (RFC 3339 allows it, and
+	// Mastodon and GoToSocial read it).
+	if !n.Published.IsZero() && n.Published.Nanosecond() != 0 {
+		f.setString("published", n.Published.UTC().Truncate(time.Millisecond).Format(time.RFC3339Nano))
+	}
 	f.setString("audience", n.Audience)
 	if n.DirectMessage {
 		f.set("directMessage", true)

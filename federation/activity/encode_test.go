@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/golden from the current encoder")
@@ -230,4 +231,31 @@ func TestEncodeKeepsText(t *testing.T) {
 	if !strings.Contains(string(b), "<script>") {
 		t.Error("HTML escaped")
 	}
+}
+
+// TestPublishedKeepsMilliseconds: go-ap writes whole seconds, but chat messages are ordered by
+// their time to the millisecond on every node, so the fraction must survive a round trip.
+func TestPublishedKeepsMilliseconds(t *testing.T) {
+	n := ourDirectNote()
+	n.Published = n.Published.Add(678 * time.Millisecond)
+	b, err := Encode(NewCreate(n.ID+"/activity", n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := embedded(t, mustDecode(t, b)).AsNote()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Published.Equal(n.Published) {
+		t.Errorf("published %v came back as %v", n.Published, got.Published)
+	}
+}
+
+func mustDecode(t *testing.T, b []byte) *Document {
+	t.Helper()
+	d, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }

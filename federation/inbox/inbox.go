@@ -82,11 +82,15 @@ type Deps struct {
 	// Media copies the images of relevant notes to this node (nil: attachments stay links).
 	Media *remotemedia.Cache
 	// Groups applies activities that concern a group (federation/groupfed); nil: none do.
-	Groups GroupHandler
+	Groups Handler
+	// Chats applies activities that concern a chat (federation/chatfed); nil: none do, and
+	// direct notes are direct posts.
+	Chats Handler
 }
 
-// GroupHandler applies activities to, from or about groups, and reports false for others.
-type GroupHandler interface {
+// Handler applies the activities of one feature (groups, chats), reporting false for the
+// others.
+type Handler interface {
 	Handle(ctx context.Context, actor *accounts.User, d *activity.Document) (bool, error)
 }
 

@@ -261,8 +261,11 @@ func (in *Inbox) apply(ctx context.Context, d *activity.Document) error {
 	if !actor.Active() {
 		return ignore("the actor was deleted")
 	}
-	if in.Groups != nil {
-		if handled, err := in.Groups.Handle(ctx, actor, d); handled {
+	for _, h := range []Handler{in.Groups, in.Chats} {
+		if h == nil {
+			continue
+		}
+		if handled, err := h.Handle(ctx, actor, d); handled {
 			return err
 		}
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atrium-social/atrium/federation/actors"
+	"github.com/atrium-social/atrium/federation/chatfed"
 	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/federation/discovery"
 	"github.com/atrium-social/atrium/federation/fetch"
@@ -99,6 +100,7 @@ type Node struct {
 	Inbox    *inbox.Inbox
 	GroupFed *groupfed.Fed
 	Chat     *chat.Service
+	ChatFed  *chatfed.Fed
 	// RemoteMedia copies partners' images to this node's media store.
 	RemoteMedia *remotemedia.Cache
 
@@ -183,6 +185,11 @@ func (n *Node) build(ctx context.Context, o Options) error {
 				n.Log.Warn("previews: enqueue", "url", u, "err", err)
 			}
 		}})
+	// Chat across nodes: direct notes to each participant's inbox (federation/chatfed).
+	n.ChatFed = chatfed.New(chatfed.Deps{DB: n.DB, Jobs: n.Jobs, Chat: n.Chat, Accounts: n.Accounts, People: n.People,
+		Delivery: n.Delivery, Markup: n.Markup, Media: n.RemoteMedia, Clock: n.Clock, Log: n.Log, BaseURL: n.URL})
+	n.Chat.AddHook(n.ChatFed)
+	n.Inbox.Chats = n.ChatFed
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
 		Notify: n.Notify, Reports: n.Reports, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
 		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready, Groups: n.Groups,

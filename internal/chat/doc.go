@@ -26,11 +26,13 @@
 //
 // # Order, pages and catching up
 //
-// A message's id is a ULID of its created_at, truncated to the millisecond, and a chat's own
-// messages get increasing ids even within one millisecond (nextID); so id order is the order
-// (created_at, id) on every engine, and Mastodon-style keyset pages (max_id, since_id,
-// min_id) need one index. A partner's message keeps its published time, so a late delivery
-// sorts where it was written. Each change to a chat's messages (new, edited, deleted,
+// A message's id is a ULID of its created_at, truncated to the millisecond, whose random
+// part is drawn from the message's URI (messageID): every node that holds the message gives
+// it the same id, so a chat is in the same order on every node, and id order is the order
+// (created_at, id) on every engine; Mastodon-style keyset pages (max_id, since_id, min_id)
+// need one index. A chat's own messages are at least a millisecond apart (nextTime), so
+// they sort in the order they were sent. A partner's message keeps its published time (sent
+// to the millisecond), so a late delivery sorts where it was written. Each change to a chat's messages (new, edited, deleted,
 // reacted to) takes the chat's next seq under the chat row's lock, and the message keeps it:
 // Changes(since seq) gives a client everything it missed, late arrivals included, in order,
 // without gaps or repeats.

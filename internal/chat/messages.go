@@ -2,6 +2,7 @@ package chat
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strings"
 	"time"
@@ -61,34 +62,36 @@ func (s *Service) render(text string, files int) (rendered, error) {
 	return out, nil
 }
 
-// nextID is the id of a message created now in a chat whose newest message is last: a ULID
-// of now, or, when the clock has not moved past last (same millisecond, or a clock step
-// back), the id just after last, so that a chat's own messages always sort in the order
-// they were sent. It returns the creation time that matches the id's time part.
-func nextID(now time.Time, last string) (string, time.Time) {
-	id := ids.New(now)
-	if id > last {
-		return id, now
+// messageID is a message's id on every node: a ULID whose time is the message's creation
+// time (to the millisecond, as its note's published says) and whose other part is drawn from
+// its URI. Every node holding the message computes the same id, so every node orders a chat
+// the same way, by (time, id), whatever order the deliveries came in.
+func messageID(at time.Time, uri string) string {
+	var u ulid.ULID
+	sum := sha256.Sum256([]byte(uri))
+	if err := u.SetTime(ulid.Timestamp(at)); err != nil {
+		return ids.New(at) // a time ULID cannot hold (before 1970): still a valid, unique id
 	}
+	if err := u.SetEntropy(sum[:10]); err != nil {
+		return ids.New(at)
+	}
+	return u.String()
+}
+
+// nextTime is when a message created now in a chat whose newest entry is last is said to be
+// written: now, or one millisecond after last when the clock has not moved past it (the same
+// millisecond, or a clock step back), so that a chat's own messages always sort in the order
+// they were sent, here and on every other node.
+func nextTime(now time.Time, last string) time.Time {
+	now = now.UTC().Truncate(time.Millisecond)
 	u, err := ulid.ParseStrict(last)
 	if err != nil {
-		return id, now
+		return now
 	}
-	b := u.Entropy()
-	for i := len(b) - 1; i >= 0; i-- { // add one to the random part
-		b[i]++
-		if b[i] != 0 {
-			break
-		}
+	if lt := ulid.Time(u.Time()).UTC(); !now.After(lt) {
+		return lt.Add(time.Millisecond)
 	}
-	var next ulid.ULID
-	if err := next.SetTime(u.Time()); err != nil {
-		return id, now
-	}
-	if err := next.SetEntropy(b); err != nil {
-		return id, now
-	}
-	return next.String(), ulid.Time(u.Time()).UTC()
+	return now
 }
 
 // Send posts a message to a chat u is in.
@@ -112,8 +115,10 @@ func (s *Service) Send(ctx context.Context, u *accounts.User, chatID string, in 
 				return err
 			}
 		}
-		id, at := nextID(s.Clock.Now().Truncate(time.Millisecond), c.ActivityID)
-		m = &Message{ID: id, ConversationID: c.ID, URI: base + "/chats/" + c.ID + "/messages/" + id, AuthorID: u.ID,
+		at := nextTime(s.Clock.Now(), c.ActivityID)
+		// The URI names the message with a token of its own; the id follows from the URI.
+		uri := base + "/chats/" + c.ID + "/messages/" + ids.New(at)
+		m = &Message{ID: messageID(at, uri), ConversationID: c.ID, URI: uri, AuthorID: u.ID,
 			Source: r.source, ContentHTML: r.html, ContentText: r.text, LinkURL: r.link, Seq: seq, CreatedAt: at,
 			Reactions: map[string]int{}}
 		if in.InReplyToID != "" {

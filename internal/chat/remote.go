@@ -130,7 +130,7 @@ func (s *Service) ReceiveMessage(ctx context.Context, author *accounts.User, rm 
 		} else if me == nil {
 			return errs.E(errs.Forbidden, "@%s is not a member of the conversation this message claims", author.Acct())
 		}
-		m = &Message{ID: ids.New(at), ConversationID: c.ID, URI: rm.URI, AuthorID: author.ID, ContentHTML: rm.ContentHTML,
+		m = &Message{ID: messageID(at, rm.URI), ConversationID: c.ID, URI: rm.URI, AuthorID: author.ID, ContentHTML: rm.ContentHTML,
 			ContentText: text, Seq: seq, CreatedAt: at, Reactions: map[string]int{}}
 		if rm.InReplyToURI != "" {
 			parent, err := s.byURI(ctx, tx, rm.InReplyToURI)

@@ -169,7 +169,9 @@ func (s *Service) recordAnswered(ctx context.Context, host string, now time.Time
 
 func (s *Service) recordFailure(ctx context.Context, host string, now time.Time, msg string) error {
 	var unavailable bool
-	err := s.db.NewRaw(upsertFailure, host, now, errText(msg), now.Add(-UnavailableAfter)).Scan(ctx, &unavailable)
+	err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		return tx.NewRaw(upsertFailure, host, now, errText(msg), now.Add(-UnavailableAfter)).Scan(ctx, &unavailable)
+	})
 	if err != nil {
 		return fmt.Errorf("delivery: record failure of %s: %w", host, err)
 	}
@@ -183,8 +185,15 @@ func (s *Service) RecordReceived(ctx context.Context, host string) error {
 	return s.upsert(ctx, "received", host, upsertReceived, host, s.clock.Now().UTC())
 }
 
+// upsert writes a host's record through the node's transaction queue (db.Tx): on SQLite a
+// write outside it would wait in SQLite's busy handler while holding a pooled connection,
+// and enough of those starve a transaction that needs one more connection for a read, until
+// the 10 s busy timeout breaks the tie (seen as 10 s stalls of chat messages under load).
 func (s *Service) upsert(ctx context.Context, what, host, query string, args ...any) error {
-	if _, err := s.db.NewRaw(query, args...).Exec(ctx); err != nil {
+	if err := s.db.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		_, err := tx.NewRaw(query, args...).Exec(ctx)
+		return err
+	}); err != nil {
 		return fmt.Errorf("delivery: record %s of %s: %w", what, host, err)
 	}
 	return nil

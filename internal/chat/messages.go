@@ -101,6 +101,16 @@ func (s *Service) Send(ctx context.Context, u *accounts.User, chatID string, in 
 		return nil, err
 	}
 	base := s.BaseURL(ctx)
+	// A direct chat whose other person can no longer be reached takes no message. Checked
+	// before the transaction: it reads people and the partner policy through their own
+	// services, and a transaction must never wait for a second pooled connection.
+	if c, _, err := s.load(ctx, s.DB, u, chatID); err != nil {
+		return nil, err
+	} else if c.Kind == Direct {
+		if err := s.otherReachable(ctx, s.DB, c, u); err != nil {
+			return nil, err
+		}
+	}
 	var m *Message
 	var c *Conversation
 	err = s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
@@ -109,11 +119,6 @@ func (s *Service) Send(ctx context.Context, u *accounts.User, chatID string, in 
 		var err error
 		if c, me, seq, err = s.acting(ctx, tx, u, chatID); err != nil {
 			return err
-		}
-		if c.Kind == Direct {
-			if err := s.otherReachable(ctx, tx, c, u); err != nil {
-				return err
-			}
 		}
 		at := nextTime(s.Clock.Now(), c.ActivityID)
 		// The URI names the message with a token of its own; the id follows from the URI.

@@ -86,7 +86,9 @@ func New(d Deps) *Fed {
 
 func (f *Fed) base(ctx context.Context) string { return strings.TrimSuffix(f.BaseURL(ctx), "/") }
 
-func (f *Fed) conv(ctx context.Context) convert.Converter { return convert.Converter{Base: f.base(ctx)} }
+func (f *Fed) conv(ctx context.Context) convert.Converter {
+	return convert.Converter{Base: f.base(ctx)}
+}
 
 // event is the job payload: what changed; the job loads the rest when it runs, so an edit
 // queued after a deletion sends nothing stale.

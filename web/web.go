@@ -9,6 +9,7 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/atrium-social/atrium/internal/accounts"
+	"github.com/atrium-social/atrium/internal/chat"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/groups"
@@ -40,6 +41,8 @@ type Deps struct {
 	Reports *reports.Service
 	// Groups backs the group pages (nil: the node shows no groups).
 	Groups *groups.Service
+	// Chat backs the chat pages and the navigation's chat entry (nil: the node shows no chat).
+	Chat *chat.Service
 	// ResolveGroup fetches name@host, a group on a partner node this one does not know yet,
 	// for the directory's search (nil: the search finds only groups known here).
 	ResolveGroup func(ctx context.Context, acct string) (*groups.Group, error)
@@ -153,6 +156,9 @@ func (s *site) routes(app *fiber.App) {
 	app.Post("/people/:username/unblock", user, s.unblock)
 	if s.Groups != nil {
 		s.groupRoutes(app, user)
+	}
+	if s.Chat != nil {
+		s.chatRoutes(app, user)
 	}
 
 	app.Get("/orgchart", user, s.orgchart)

@@ -213,7 +213,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
 		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready,
-		Reports: n.Reports, Groups: n.Groups, ResolveGroup: n.GroupFed.Resolve})
+		Reports: n.Reports, Groups: n.Groups, ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat})
 }
 
 func (n *Node) defaultURL() string {

@@ -175,6 +175,7 @@
       document.addEventListener('keydown', onKey);
       setupComposer();
       setupMore();
+      setupChat();
       setupLive();
     }
     setInterval(relTimes, 60000);
@@ -358,29 +359,8 @@
       if (imp && until) until.hidden = !imp.checked;
     }
     function previews() {
-      urls.forEach(function (u) { URL.revokeObjectURL(u); });
-      urls = [];
-      box.textContent = '';
-      var list = files && files.files ? Array.prototype.slice.call(files.files) : [];
-      box.hidden = list.length === 0;
-      list.forEach(function (f) {
-        var fig = document.createElement('figure');
-        fig.className = 'preview';
-        if (/^image\//.test(f.type) && window.URL) {
-          var u = URL.createObjectURL(f);
-          urls.push(u);
-          var img = document.createElement('img');
-          img.src = u;
-          img.alt = '';
-          fig.appendChild(img);
-        } else {
-          fig.classList.add('doc');
-        }
-        var cap = document.createElement('figcaption');
-        cap.textContent = f.name + ' · ' + sizeText(f.size);
-        fig.appendChild(cap);
-        box.appendChild(fig);
-      });
+      urls = drawPreviews(files, box, urls);
+      var list = files && files.files ? files.files : [];
       if (list.length > 4) showError(form, { status: 422, text: '<p role="alert">Attach at most 4 files.</p>', field: 'files' });
       else clearError(form);
     }
@@ -394,6 +374,35 @@
       if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) { e.preventDefault(); submit(form); }
     });
     sync();
+  }
+
+  // drawPreviews shows the files chosen in input as thumbnails (or names) in box, freeing
+  // the object URLs of the previous ones; it returns the new URLs.
+  function drawPreviews(input, box, urls) {
+    urls.forEach(function (u) { URL.revokeObjectURL(u); });
+    var out = [];
+    box.textContent = '';
+    var list = input && input.files ? Array.prototype.slice.call(input.files) : [];
+    box.hidden = list.length === 0;
+    list.forEach(function (f) {
+      var fig = document.createElement('figure');
+      fig.className = 'preview';
+      if (/^image\//.test(f.type) && window.URL) {
+        var u = URL.createObjectURL(f);
+        out.push(u);
+        var img = document.createElement('img');
+        img.src = u;
+        img.alt = '';
+        fig.appendChild(img);
+      } else {
+        fig.classList.add('doc');
+      }
+      var cap = document.createElement('figcaption');
+      cap.textContent = f.name + ' · ' + sizeText(f.size);
+      fig.appendChild(cap);
+      box.appendChild(fig);
+    });
+    return out;
   }
 
   function submit(form) {
@@ -557,6 +566,7 @@
     var feed = document.querySelector('[data-feed][data-live]');
 
     function syncBadge() {
+      chat.badge();
       request('/api/v1/notifications/unread_count').then(function (res) {
         if (!res.ok) return;
         try { setBadge(JSON.parse(res.text).count); } catch (e) { /* ignore */ }
@@ -577,12 +587,16 @@
       } catch (e) { retry(); return; }
       ws.onopen = function () {
         opened = true;
+        root.setAttribute('data-live', 'open'); // for styles and tests: live updates flow
         attempts = 0;
         failures = 0;
         stopPoll();
         try { ws.send(JSON.stringify({ type: 'subscribe', stream: 'user:notification' })); } catch (e) { /* closed */ }
         if (everOpen) syncBadge(); // events may have been missed while disconnected
         everOpen = true;
+        // Chats catch up on every open, the first too: messages sent between drawing the
+        // page and opening the socket came as events nobody heard.
+        chat.resync();
       };
       ws.onmessage = function (m) {
         var msg;
@@ -590,6 +604,7 @@
         handle(msg);
       };
       ws.onclose = function () {
+        root.removeAttribute('data-live');
         if (!opened) failures++;
         retry();
       };
@@ -612,6 +627,8 @@
         case 'delete': onDeleted(String(data)); break;
         case 'notification': onNotification(data); break;
         case 'atrium.badge': if (data && typeof data.notifications === 'number') setBadge(data.notifications); break;
+        default:
+          if (typeof msg.event === 'string' && msg.event.indexOf('atrium.chat.') === 0) chat.event(msg.event, data);
       }
     }
     function cardsFor(attr, id) {
@@ -718,5 +735,601 @@
     });
     var bell = document.querySelector('[data-bell]');
     if (bell) bell.title = n > 0 ? 'Notifications: ' + n + ' unread' : 'Notifications';
+  }
+
+  /* ---------------------------------------------------------------------------------- */
+  /* Chat                                                                                */
+
+  /* The chat page (list and open chat), the navigation's chat badge and its popover. Live
+     events reach chat.event from the tab's one socket (setupLive). A message event only
+     starts sync(), which asks /chat/:id/changes?since_seq= for every message changed after
+     the last change applied and puts each in place by its id, keeping its newest rendering
+     (data-seq): live updates and the catch-up after a reconnect are one path, and no message
+     is lost or shown twice. The server draws every message; this code only places them. */
+  var chat = { event: function () {}, resync: function () {}, badge: function () {} };
+
+  function idOK(id) { return /^[0-9A-Za-z]+$/.test(id || ''); }
+
+  function setupChat() {
+    var me = meta('atrium-user');
+    if (!me) return;
+    var any = document.querySelector('[data-chat]');
+    var current = any ? any.getAttribute('data-chat') : '';
+    // Search results and older pages drawn without script are not live: no pane then.
+    var pane = document.querySelector('[data-chat]:not([data-chat-static])');
+    var chatID = pane ? current : '';
+    var box = pane && pane.querySelector('[data-chat-messages]');
+    var scroller = pane && pane.querySelector('[data-chat-scroll]');
+    var jump = pane && pane.querySelector('[data-chat-jump]');
+    var list = document.querySelector('[data-chat-list]');
+    var dock = document.querySelector('[data-chat-dock]');
+    var dockPanel = dock && dock.querySelector('[data-chat-dock-panel]');
+    var known = pane ? parseInt(pane.getAttribute('data-seq'), 10) || 0 : 0;
+    var readUpTo = pane ? pane.getAttribute('data-last-read') || '' : '';
+    var syncing = false;
+    var again = false;
+    var gone = false;
+    var atBottom = true;
+    var loadingOlder = false;
+    var typers = {};
+    var info = {};
+    var timers = {};
+    var urls = [];
+    var lastTyping = 0;
+
+    // soon runs fn once after ms, however often it is asked for meanwhile.
+    function soon(key, fn, ms) {
+      if (timers[key]) return;
+      timers[key] = setTimeout(function () { timers[key] = null; fn(); }, ms);
+    }
+
+    function badge() {
+      request('/api/v1/chats/unread_count').then(function (res) {
+        if (!res.ok) return;
+        var n;
+        try { n = JSON.parse(res.text).count; } catch (e) { return; }
+        document.querySelectorAll('[data-chat-badge]').forEach(function (b) {
+          b.hidden = !(n > 0);
+          var t = b.querySelector('[data-chat-badge-n]');
+          if (t) t.textContent = n > 99 ? '99+' : String(n);
+        });
+      }, function () {});
+    }
+
+    // fill replaces el's content with the fragment at url, keeping focus on the same row.
+    function fill(el, url) {
+      request(url).then(function (res) {
+        if (!res.ok) return;
+        var a = document.activeElement;
+        var row = el.contains(a) && a.getAttribute('data-chat-row');
+        el.textContent = '';
+        el.appendChild(parseHTML(res.text));
+        notifyButtons();
+        if (idOK(row) && (a = el.querySelector('[data-chat-row="' + row + '"]'))) a.focus();
+      }, function () {});
+    }
+
+    function refreshList() {
+      if (list) fill(list, '/chat/list' + (current ? '?current=' + current : ''));
+      if (dock && dock.open) fill(dockPanel, '/chat/dock');
+    }
+
+    // later refreshes the list and the badge once events settle.
+    function later() {
+      soon('list', refreshList, 250);
+      soon('badge', badge, 250);
+    }
+
+    function notifyButtons() {
+      var ask = 'Notification' in window && Notification.permission === 'default';
+      document.querySelectorAll('[data-chat-notify]').forEach(function (b) { b.hidden = !ask; });
+    }
+
+    // Desktop notifications: only while the tab is hidden, for chats not muted, once the
+    // person allowed them with the button.
+    function chatInfo(id) {
+      if (!info[id]) {
+        info[id] = request('/api/v1/chats/' + id).then(function (res) {
+          if (!res.ok) return null;
+          var c = JSON.parse(res.text);
+          var title = c.name || (c.accounts || []).map(function (a) { return a.display_name || a.username; }).join(', ') || 'Chat';
+          return { muted: !!c.muted, title: title };
+        }).catch(function () { delete info[id]; return null; });
+      }
+      return info[id];
+    }
+
+    function desktop(d) {
+      if (!('Notification' in window) || Notification.permission !== 'granted' || !document.hidden) return;
+      var m = d.message;
+      if (!m) return;
+      chatInfo(d.chat_id).then(function (c) {
+        if (!c || c.muted) return;
+        var who = m.account && (m.account.display_name || m.account.username) || 'Someone';
+        var text = String(m.text || '').trim() || ((m.media_attachments || []).length ? 'Sent a file' : '');
+        try {
+          var n = new Notification(c.title, { body: (c.title === who ? '' : who + ': ') + text.slice(0, 200), tag: 'atrium-chat-' + d.chat_id });
+          n.onclick = function () { window.focus(); location.href = '/chat/' + d.chat_id; n.close(); };
+        } catch (e) { /* some browsers show notifications only from a service worker */ }
+      });
+    }
+
+    /* The open chat */
+
+    function msgs() { return box.querySelectorAll('[data-msg]'); }
+    function seqOf(el) { return parseInt(el.getAttribute('data-seq'), 10) || 0; }
+    function nearBottom() { return !scroller || scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 80; }
+    function toBottom() { if (scroller) scroller.scrollTop = scroller.scrollHeight; atBottom = true; }
+
+    // put places a message drawn by the server: in place of an older rendering of it, or
+    // among the others by id (ids follow time). It returns whether the message is new here.
+    function put(el, force) {
+      var id = el.getAttribute('data-msg');
+      if (!idOK(id)) return false;
+      var old = box.querySelector('[data-msg="' + id + '"]');
+      if (old) {
+        if (seqOf(el) < seqOf(old)) return false;
+        // Never pull a message from under someone editing it or choosing a reaction.
+        if (!force && old.querySelector('.chat-edit-form, details[open]')) { old.pending = el; return false; }
+        var focused = old.contains(document.activeElement);
+        old.replaceWith(el);
+        if (focused) el.focus({ preventScroll: true });
+        return false;
+      }
+      var all = msgs();
+      // Older than the oldest shown while older pages remain: it comes with its page.
+      if (all.length && id < all[0].getAttribute('data-msg') && pane.querySelector('[data-chat-older]')) return false;
+      var before = null;
+      for (var i = all.length - 1; i >= 0 && all[i].getAttribute('data-msg') > id; i--) before = all[i];
+      var none = box.querySelector('[data-chat-none]');
+      if (none) none.remove();
+      box.insertBefore(el, before);
+      return true;
+    }
+
+    // tidy draws the day separators again after messages came or moved (each message
+    // carries its day, as the server sees it in the reader's time zone).
+    function tidy() {
+      box.querySelectorAll('.chat-day').forEach(function (d) { d.remove(); });
+      var prev = '';
+      msgs().forEach(function (m) {
+        var k = m.getAttribute('data-day');
+        if (k === prev) return;
+        prev = k;
+        var li = document.createElement('li');
+        li.className = 'chat-day';
+        li.appendChild(document.createElement('span')).textContent = m.getAttribute('data-day-label');
+        box.insertBefore(li, m);
+      });
+      seen();
+    }
+
+    // seen says who has read the last message (its author and the reader aside), from how
+    // far each member has read.
+    function seen() {
+      var el = pane.querySelector('[data-chat-seen]');
+      if (!el) return;
+      var all = msgs();
+      var last = all[all.length - 1];
+      var names = [];
+      var others = 0;
+      if (last) {
+        pane.querySelectorAll('[data-member]').forEach(function (m) {
+          var who = m.getAttribute('data-member');
+          if (who === me || who === last.getAttribute('data-author')) return;
+          others++;
+          if ((m.getAttribute('data-last-read') || '') >= last.getAttribute('data-msg')) names.push(m.getAttribute('data-name'));
+        });
+      }
+      el.textContent = !names.length ? '' : names.length === others && others > 2 ? 'Seen by everyone' : 'Seen by ' + names.join(', ');
+    }
+
+    function showTyping() {
+      var el = pane.querySelector('[data-chat-typing]');
+      if (!el) return;
+      var names = Object.keys(typers).map(function (k) { return typers[k].name; });
+      el.textContent = !names.length ? '' : names.length === 1 ? names[0] + ' is typing…' :
+        names.length === 2 ? names[0] + ' and ' + names[1] + ' are typing…' : 'Several people are typing…';
+      if (atBottom) toBottom();
+    }
+
+    function typing(d) {
+      var id = d.account_id;
+      if (!id || id === me) return;
+      if (typers[id]) clearTimeout(typers[id].timer);
+      typers[id] = { name: d.display_name || d.acct || 'Someone', timer: setTimeout(function () { delete typers[id]; showTyping(); }, 5000) };
+      showTyping();
+    }
+
+    function announce(el) {
+      var live = pane.querySelector('[data-chat-announce]');
+      if (!live) return;
+      var who = el.querySelector('.chat-msg-author');
+      var body = el.querySelector('.chat-bubble');
+      live.textContent = (who ? who.textContent : 'Someone') + ': ' + (body ? body.textContent.replace(/\s+/g, ' ').trim().slice(0, 200) : '');
+    }
+
+    // apply puts messages in place, then keeps the reader where they were: at the bottom if
+    // they were there (or sent the message), else with a "New messages" button.
+    function apply(items, opts) {
+      opts = opts || {};
+      if (!items.length) return;
+      var bottom = nearBottom();
+      var added = items.filter(function (el) { return put(el, opts.force); });
+      tidy();
+      var fromOthers = [];
+      added.forEach(function (el) {
+        var who = el.getAttribute('data-author');
+        var id = el.getAttribute('data-msg');
+        if (who === me) {
+          if (id > readUpTo) readUpTo = id; // sending reads the chat up to one's own message
+          return;
+        }
+        fromOthers.push(el);
+        if (typers[who]) { clearTimeout(typers[who].timer); delete typers[who]; }
+      });
+      showTyping();
+      if (fromOthers.length) announce(fromOthers[fromOthers.length - 1]);
+      if (bottom || opts.scroll) toBottom();
+      else if (fromOthers.length && jump) jump.hidden = false;
+      markRead();
+    }
+
+    function sync() {
+      if (!pane || gone) return;
+      if (syncing) { again = true; return; }
+      syncing = true;
+      request('/chat/' + chatID + '/changes?since_seq=' + known).then(function (res) {
+        if (res.status === 404) { lost(); return; }
+        if (!res.ok) return;
+        var items = Array.prototype.slice.call(parseHTML(res.text).querySelectorAll('[data-msg]'));
+        items.forEach(function (el) { known = Math.max(known, seqOf(el)); });
+        apply(items);
+        if (items.length >= 100) again = true; // a full page: more may follow
+      }, function () {}).then(function () {
+        syncing = false;
+        if (again) { again = false; sync(); }
+      });
+    }
+
+    function markRead() {
+      if (!pane || gone || document.visibilityState !== 'visible' || !nearBottom()) return;
+      var all = msgs();
+      if (!all.length) return;
+      var last = all[all.length - 1].getAttribute('data-msg');
+      if (last <= readUpTo) return;
+      var before = readUpTo;
+      readUpTo = last;
+      var fd = new FormData();
+      fd.append('last_read_id', last);
+      request('/chat/' + chatID + '/read', { method: 'POST', body: fd }).then(function (res) {
+        if (!res.ok) { readUpTo = before; return; }
+        later();
+      }, function () { readUpTo = before; });
+    }
+
+    function lost() {
+      if (gone) return;
+      gone = true;
+      var f = pane.querySelector('[data-chat-compose]');
+      if (f) f.querySelectorAll('textarea, input, button').forEach(function (x) { x.disabled = true; });
+      var p = document.createElement('p');
+      p.className = 'alert';
+      p.setAttribute('role', 'alert');
+      p.textContent = 'You are no longer in this chat.';
+      pane.insertBefore(p, f);
+      soon('list', refreshList, 100);
+    }
+
+    function refreshHead() {
+      var slot = pane.querySelector('[data-chat-head]');
+      if (slot.querySelector('details[open]')) { setTimeout(refreshHead, 5000); return; }
+      request('/chat/' + chatID + '/head').then(function (res) {
+        if (res.status === 404) { lost(); return; }
+        if (!res.ok) return;
+        slot.textContent = '';
+        slot.appendChild(parseHTML(res.text));
+        seen();
+      }, function () {});
+    }
+
+    function loadOlder() {
+      var a = pane && pane.querySelector('[data-chat-older]');
+      if (!a || loadingOlder) return;
+      loadingOlder = true;
+      a.setAttribute('aria-busy', 'true');
+      a.textContent = 'Loading…';
+      request(a.getAttribute('data-chat-older')).then(function (res) {
+        if (!res.ok) throw new Error(res.status);
+        var frag = parseHTML(res.text);
+        var wrap = a.closest('[data-chat-older-wrap]');
+        var height = scroller.scrollHeight;
+        var top = scroller.scrollTop;
+        var first = box.firstChild;
+        frag.querySelectorAll('[data-msg]').forEach(function (el) {
+          if (!box.querySelector('[data-msg="' + el.getAttribute('data-msg') + '"]')) box.insertBefore(el, first);
+        });
+        var next = frag.querySelector('[data-chat-older-wrap]');
+        if (next) wrap.replaceWith(next); else wrap.remove();
+        tidy();
+        // Keep the messages being read where they were.
+        scroller.scrollTop = top + scroller.scrollHeight - height;
+        loadingOlder = false;
+        if (scroller.scrollTop < 300) loadOlder();
+      }).catch(function () {
+        loadingOlder = false;
+        a.removeAttribute('aria-busy');
+        a.textContent = 'Load older messages';
+      });
+    }
+
+    function composer() { return pane.querySelector('[data-chat-compose]'); }
+
+    function replyTo(id, name, text) {
+      var f = composer();
+      if (!f) return;
+      f.querySelector('[data-chat-reply-id]').value = id;
+      var r = f.querySelector('[data-chat-replying]');
+      r.hidden = !id;
+      r.querySelector('[data-chat-reply-name]').textContent = name || '';
+      r.querySelector('[data-chat-reply-text]').textContent = text || '';
+      f.querySelector('[data-chat-text]').focus();
+    }
+
+    function previews() {
+      var f = composer();
+      urls = drawPreviews(f.querySelector('[data-chat-files]'), f.querySelector('[data-chat-previews]'), urls);
+    }
+
+    function startEdit(link) {
+      var el = link.closest('[data-msg]');
+      request(link.getAttribute('data-chat-edit')).then(function (res) {
+        if (!res.ok) { toast(errorText(res)); return; }
+        var fresh = parseHTML(res.text).querySelector('[data-msg]');
+        if (!fresh || !el || !el.isConnected) return;
+        el.replaceWith(fresh);
+        tidy();
+        var ta = fresh.querySelector('textarea');
+        if (ta) { ta.focus(); ta.setSelectionRange(ta.value.length, ta.value.length); }
+      });
+    }
+
+    function stopEdit(el, url) {
+      if (!el) return;
+      request(url).then(function (res) {
+        if (!res.ok || !el.isConnected) return;
+        var fresh = parseHTML(res.text).querySelector('[data-msg]');
+        if (!fresh) return;
+        el.replaceWith(el.pending && seqOf(el.pending) > seqOf(fresh) ? el.pending : fresh);
+        tidy();
+        var now = box.querySelector('[data-msg="' + fresh.getAttribute('data-msg') + '"]');
+        if (now) now.focus();
+      });
+    }
+
+    function onChatSubmit(e) {
+      var form = e.target;
+      if (e.defaultPrevented || !pane || !form.matches || !form.matches('[data-chat-form], [data-chat-compose]')) return;
+      e.preventDefault();
+      if (form.getAttribute('aria-busy') === 'true' || gone) return;
+      var compose = form.hasAttribute('data-chat-compose');
+      var fd = new FormData(form);
+      if (e.submitter && e.submitter.name) fd.append(e.submitter.name, e.submitter.value);
+      if (compose) {
+        var input = form.querySelector('[data-chat-files]');
+        if (!String(fd.get('text') || '').trim() && !(input && input.files && input.files.length)) return;
+      }
+      var buttons = form.querySelectorAll('button');
+      form.setAttribute('aria-busy', 'true');
+      buttons.forEach(function (b) { b.disabled = true; });
+      var done = function () {
+        form.removeAttribute('aria-busy');
+        buttons.forEach(function (b) { b.disabled = false; });
+      };
+      var menu = form.closest('details');
+      if (menu) menu.open = false;
+      var owner = form.closest('[data-msg]');
+      request(form.action, { method: 'POST', body: fd }).then(function (res) {
+        done();
+        if (!res.ok) {
+          if (res.status === 404 && !owner) lost();
+          showError(form, res);
+          return;
+        }
+        var el = parseHTML(res.text).querySelector('[data-msg]');
+        if (compose) {
+          form.reset();
+          clearError(form);
+          replyTo('', '', '');
+          previews();
+          lastTyping = 0;
+        }
+        if (el) apply([el], { force: true, scroll: compose });
+      }, function () {
+        done();
+        showError(form, { status: 0 });
+      });
+    }
+
+    function onChatClick(e) {
+      var t = e.target.closest ? e.target.closest('a, button') : null;
+      if (!t || e.defaultPrevented || e.button || e.ctrlKey || e.metaKey || e.shiftKey) return;
+      if (t.hasAttribute('data-chat-notify')) {
+        if (!('Notification' in window)) return;
+        var asked = Notification.requestPermission(notifyButtons);
+        if (asked && asked.then) asked.then(notifyButtons);
+        return;
+      }
+      if (!pane) return;
+      if (t.hasAttribute('data-chat-reply')) {
+        e.preventDefault();
+        replyTo(t.getAttribute('data-chat-reply'), t.getAttribute('data-reply-name'), t.getAttribute('data-reply-text'));
+      } else if (t.hasAttribute('data-chat-reply-cancel')) {
+        e.preventDefault();
+        replyTo('', '', '');
+      } else if (t.hasAttribute('data-chat-edit')) {
+        e.preventDefault();
+        startEdit(t);
+      } else if (t.hasAttribute('data-chat-edit-cancel')) {
+        e.preventDefault();
+        stopEdit(t.closest('[data-msg]'), t.getAttribute('data-chat-edit-cancel'));
+      } else if (t.hasAttribute('data-chat-older')) {
+        e.preventDefault();
+        loadOlder();
+      } else if (t.hasAttribute('data-chat-jump')) {
+        toBottom();
+        t.hidden = true;
+        markRead();
+      }
+    }
+
+    // Enter sends (Shift+Enter is a new line); Escape leaves an edit.
+    function onChatKey(e) {
+      var t = e.target;
+      if (!pane || !t.matches || !t.matches('[data-chat-text], [data-chat-edit-text]') || e.isComposing) return;
+      if (e.key === 'Enter' && !e.shiftKey) {
+        e.preventDefault();
+        submit(t.form);
+      } else if (e.key === 'Escape' && t.matches('[data-chat-edit-text]')) {
+        var cancel = t.form.querySelector('[data-chat-edit-cancel]');
+        if (cancel) { e.preventDefault(); stopEdit(t.closest('[data-msg]'), cancel.getAttribute('data-chat-edit-cancel')); }
+      }
+    }
+
+    // Typing notices go out at most every 3 seconds (the server drops closer ones anyway).
+    function onChatInput(e) {
+      var t = e.target;
+      if (!pane || gone || !t.matches || !t.matches('[data-chat-text]') || !t.value.trim()) return;
+      var now = Date.now();
+      if (now - lastTyping < 3000) return;
+      lastTyping = now;
+      request('/chat/' + chatID + '/typing', { method: 'POST', body: new FormData() }).catch(function () {});
+    }
+
+    /* The new chat form: people found as one types; ticking one keeps them chosen across
+       searches. */
+    function setupPicker() {
+      var find = document.querySelector('[data-chat-find]');
+      var found = document.querySelector('[data-chat-found]');
+      var chosen = document.querySelector('[data-chat-chosen]');
+      if (!find || !found || !chosen) return;
+      var timer = null;
+      var asked = 0;
+      function search() {
+        var q = find.value.trim();
+        var n = ++asked;
+        request('/chat/people?q=' + encodeURIComponent(q)).then(function (res) {
+          if (!res.ok || n !== asked) return;
+          var frag = parseHTML(res.text);
+          frag.querySelectorAll('[data-chat-pick]').forEach(function (cb) {
+            chosen.querySelectorAll('[data-chat-pick]').forEach(function (c) {
+              if (c.value === cb.value && cb.closest('li')) cb.closest('li').remove();
+            });
+          });
+          found.textContent = '';
+          found.appendChild(frag);
+          var hint = document.querySelector('[data-chat-find-hint]');
+          if (hint) hint.remove();
+        }, function () {});
+      }
+      find.addEventListener('input', function () {
+        clearTimeout(timer);
+        timer = setTimeout(search, 200);
+      });
+      var form = document.querySelector('[data-chat-find-form]');
+      if (form) form.addEventListener('submit', function (e) { e.preventDefault(); search(); });
+      document.addEventListener('change', function (e) {
+        var cb = e.target;
+        if (!cb.matches || !cb.matches('[data-chat-pick]')) return;
+        var li = cb.closest('li');
+        if (cb.checked && found.contains(li)) { chosen.appendChild(li); cb.focus(); }
+        else if (!cb.checked && chosen.contains(li)) { li.remove(); find.focus(); }
+      });
+    }
+
+    chat.event = function (kind, d) {
+      if (!d || !idOK(d.chat_id)) return;
+      var open = !!pane && d.chat_id === chatID;
+      switch (kind) {
+        case 'atrium.chat.message':
+          if (open && !(d.seq <= known)) sync();
+          later();
+          if (!(d.message && d.message.account && d.message.account.id === me)) desktop(d);
+          break;
+        case 'atrium.chat.message.update':
+        case 'atrium.chat.message.delete':
+        case 'atrium.chat.reaction':
+          if (open && !(d.seq <= known)) sync();
+          if (kind !== 'atrium.chat.reaction') later();
+          break;
+        case 'atrium.chat.read':
+          if (open && idOK(d.account_id)) {
+            var m = pane.querySelector('[data-member="' + d.account_id + '"]');
+            if (m && (d.last_read_id || '') > (m.getAttribute('data-last-read') || '')) {
+              m.setAttribute('data-last-read', d.last_read_id);
+              seen();
+            }
+          }
+          if (d.account_id === me) {
+            if (open && (d.last_read_id || '') > readUpTo) readUpTo = d.last_read_id;
+            later();
+          }
+          break;
+        case 'atrium.chat.typing':
+          if (open) typing(d);
+          break;
+        case 'atrium.chat.update':
+          delete info[d.chat_id];
+          later();
+          if (open) refreshHead();
+          break;
+      }
+    };
+    chat.resync = function () {
+      soon('badge', badge, 50);
+      if (list || (dock && dock.open)) soon('list', refreshList, 50);
+      if (pane) sync();
+    };
+    chat.badge = function () { soon('badge', badge, 50); };
+
+    if (dock && dockPanel) dock.addEventListener('toggle', function () { if (dock.open) fill(dockPanel, '/chat/dock'); });
+    document.addEventListener('click', onChatClick);
+    notifyButtons();
+    setupPicker();
+    if (!window.WebSocket) badge(); // no socket to announce itself: count once now
+    if (!pane || !box) return;
+    document.addEventListener('submit', onChatSubmit);
+    document.addEventListener('keydown', onChatKey);
+    document.addEventListener('input', onChatInput);
+    var files = pane.querySelector('[data-chat-files]');
+    if (files) files.addEventListener('change', previews);
+    tidy();
+    toBottom();
+    // A newer rendering held back while a menu was open goes in once it closes ("toggle"
+    // does not bubble, so it is caught on its way down).
+    box.addEventListener('toggle', function (e) {
+      var el = e.target.closest && e.target.closest('[data-msg]');
+      if (!el || e.target.open || !el.pending || el.querySelector('.chat-edit-form')) return;
+      var fresh = el.pending;
+      el.pending = null;
+      put(fresh, true);
+      tidy();
+    }, true);
+    // Pictures change heights as they load: stay at the bottom if the reader was there.
+    box.addEventListener('load', function () { if (atBottom) toBottom(); }, true);
+    scroller.addEventListener('scroll', function () {
+      atBottom = nearBottom();
+      if (atBottom) {
+        if (jump) jump.hidden = true;
+        soon('read', markRead, 300);
+      }
+      if (scroller.scrollTop < 300) loadOlder();
+    });
+    document.addEventListener('visibilitychange', markRead);
+    window.addEventListener('focus', markRead);
+    if (scroller.scrollTop < 300) loadOlder();
+    markRead();
+    var ta = pane.querySelector('[data-chat-text]');
+    if (ta && !location.hash) ta.focus({ preventScroll: true });
   }
 })();

@@ -54,6 +54,7 @@ import (
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/realtime"
+	"github.com/atrium-social/atrium/internal/realtime/pgbridge"
 	"github.com/atrium-social/atrium/internal/reports"
 	"github.com/atrium-social/atrium/internal/server"
 	"github.com/atrium-social/atrium/migrations"
@@ -88,6 +89,9 @@ type Node struct {
 	Previews *previews.Service
 	Jobs     *jobs.Queue
 	Hub      *realtime.Hub
+	// Cluster carries live events between the processes sharing a PostgreSQL database
+	// (nil on SQLite, which one process owns).
+	Cluster  *realtime.Cluster
 	Outbound *outbound.Client
 	Mail     mail.Sender
 	Keys     *keys.Store
@@ -236,6 +240,12 @@ func (n *Node) URL(ctx context.Context) string {
 // previews through the job queue and the SSRF-safe client.
 func (n *Node) buildSocial(o Options) {
 	n.Hub = realtime.NewHub(n.Log)
+	if n.DB.Engine == migrations.Postgres {
+		// Other `atrium serve` processes may share the database: a post made through one
+		// must reach websockets held by another (realtime.Cluster says how). Alone, it
+		// sends nothing but a heartbeat.
+		n.Cluster = realtime.NewCluster(n.Hub, pgbridge.New(pgbridge.Options{DB: n.DB.DB, Log: n.Log}), n.Log, realtime.ClusterOptions{})
+	}
 	// Deliveries wait on other servers most of the time, so many run at once (each kind's
 	// own Concurrency bounds it; deliveries cap themselves at 64 per CPU); the rest is the
 	// node's own work.
@@ -309,6 +319,9 @@ func (n *Node) Start(ctx context.Context) {
 		}
 	}
 	n.Jobs.Start(ctx)
+	if n.Cluster != nil {
+		go func() { _ = n.Cluster.Run(ctx) }()
+	}
 	go n.Posts.RunFanOut(ctx)
 	go func() {
 		t := time.NewTicker(15 * time.Minute)

@@ -33,6 +33,12 @@ type Hub struct {
 	// of its recipients in turn (ListeningAccounts).
 	accounts map[string]map[string]struct{}
 	closed   bool
+	// peer, when set, is the rest of the cluster (see Peer); guarded by mu.
+	peer Peer
+
+	// chunks lends SubscribeFunc queues their buffers (*[chunk]Event) while they hold
+	// events.
+	chunks sync.Pool
 
 	published, delivered, dropped, lagged atomic.Uint64
 }
@@ -53,15 +59,29 @@ func NewHub(log *slog.Logger) *Hub {
 //
 // Streams are exact: as in Mastodon, a notification goes to "user" and, in a second
 // Publish of the same bytes, to "user:notification".
+//
+// In a cluster (SetPeer), the event is then offered to the peer, which sends it on to the
+// nodes with a subscriber for it; the peer must not block either.
 func (h *Hub) Publish(e Event) {
+	if peer := h.deliver(e); peer != nil {
+		peer.Forward(e)
+	}
+}
+
+// Deliver hands e to this node's subscriptions only: it is how events from other nodes of a
+// cluster arrive, and they must not be sent on again.
+func (h *Hub) Deliver(e Event) { h.deliver(e) }
+
+func (h *Hub) deliver(e Event) Peer {
 	key, ok := routeFor(e.Stream, e.AccountID)
 	if !ok {
 		h.log.Debug("realtime: event without a route dropped", "stream", e.Stream, "kind", e.Kind)
-		return
+		return nil
 	}
 	h.published.Add(1)
 	var sent, lost uint64
 	h.mu.RLock()
+	peer := h.peer
 	for s := range h.routes[key] {
 		if s.deliver(e) {
 			sent++
@@ -76,6 +96,7 @@ func (h *Hub) Publish(e Event) {
 	if lost > 0 {
 		h.dropped.Add(lost)
 	}
+	return peer
 }
 
 // Listening reports whether any subscription would receive an event on stream for
@@ -88,9 +109,9 @@ func (h *Hub) Listening(stream, accountID string) bool {
 		return false
 	}
 	h.mu.RLock()
-	n := len(h.routes[key])
+	n, peer := len(h.routes[key]), h.peer
 	h.mu.RUnlock()
-	return n > 0
+	return n > 0 || peer != nil && peer.Listening(key.stream, key.account)
 }
 
 // ListeningAccounts returns the accounts with a subscription to the per-user stream (such as
@@ -98,7 +119,8 @@ func (h *Hub) Listening(stream, accountID string) bool {
 // (ids is then nil). Publishers with many possible recipients (a post's ~300 followers) use
 // it to look up only the recipients who are connected, and to skip the lookup when nobody
 // is; with more than max connected, asking Listening about each recipient is cheaper. As with
-// Listening, a subscriber arriving just after the call misses the event.
+// Listening, a subscriber arriving just after the call misses the event. In a cluster the
+// accounts connected to other nodes count too.
 func (h *Hub) ListeningAccounts(stream string, max int) (ids []string, complete bool) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
@@ -110,22 +132,55 @@ func (h *Hub) ListeningAccounts(stream string, max int) (ids []string, complete 
 	for id := range set {
 		ids = append(ids, id)
 	}
+	if h.peer != nil {
+		complete = h.peer.ListeningAccounts(stream, func(id string) bool {
+			if _, local := set[id]; !local {
+				if len(ids) == max {
+					return false
+				}
+				ids = append(ids, id)
+			}
+			return true
+		})
+		if !complete {
+			return nil, false
+		}
+	}
 	return ids, true
 }
 
 // Subscribe registers interest in streams for accountID (which may be "" for an anonymous
 // reader of shared streams; per-user streams are then ignored). buf <= 0 means
 // DefaultBuffer. The caller must Close the subscription when done. After the hub is closed
-// the returned subscription is already ended with ReasonShutdown.
+// the returned subscription is already ended with ReasonShutdown (SubscribeFunc's ready is
+// then not called: check Reason).
 func (h *Hub) Subscribe(accountID string, streams []string, buf int) *Subscription {
 	if buf <= 0 {
 		buf = DefaultBuffer
 	}
-	s := &Subscription{hub: h, account: accountID, ch: make(chan Event, buf)}
+	return h.subscribe(&Subscription{hub: h, account: accountID, ch: make(chan Event, buf)}, streams)
+}
+
+// SubscribeFunc is Subscribe for a consumer without a goroutine of its own (a websocket
+// whose writer runs only when there is something to write). ready is called when an event
+// arrives for a consumer that last found the queue empty (at first, and after each Next
+// that reported false), and when the subscription ends other than by Close. It runs on the
+// publisher's goroutine (or Hub.Close's, under the hub's lock), so it must neither block nor
+// call the hub: start the writer and return. At most limit events wait (<= 0 means DefaultBuffer); one more ends the
+// subscription with ReasonLagging.
+func (h *Hub) SubscribeFunc(accountID string, streams []string, limit int, ready func()) *Subscription {
+	if limit <= 0 {
+		limit = DefaultBuffer
+	}
+	return h.subscribe(&Subscription{hub: h, account: accountID, limit: limit, ready: ready, armed: true}, streams)
+}
+
+func (h *Hub) subscribe(s *Subscription, streams []string) *Subscription {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		s.removed = true
+		s.armed = false // SubscribeFunc's caller reads Reason; ready must not run before it returns
 		s.end(ReasonShutdown)
 		return s
 	}
@@ -152,6 +207,9 @@ func (h *Hub) addLocked(s *Subscription, stream string) bool {
 	if set == nil {
 		set = make(map[*Subscription]struct{}, 1)
 		h.routes[key] = set
+		if h.peer != nil {
+			h.peer.RouteChanged(key.stream, key.account, true)
+		}
 		if key.account != "" {
 			ids := h.accounts[key.stream]
 			if ids == nil {
@@ -171,6 +229,9 @@ func (h *Hub) removeLocked(s *Subscription, key routeKey) {
 		delete(set, s)
 		if len(set) == 0 {
 			delete(h.routes, key) // keeps the index from growing with every hashtag ever followed
+			if h.peer != nil {
+				h.peer.RouteChanged(key.stream, key.account, false)
+			}
 			if ids := h.accounts[key.stream]; ids != nil && key.account != "" {
 				delete(ids, key.account)
 				if len(ids) == 0 {
@@ -193,6 +254,11 @@ func (h *Hub) Close() {
 		s.end(ReasonShutdown)
 	}
 	h.all = map[*Subscription]struct{}{}
+	if h.peer != nil {
+		for key := range h.routes {
+			h.peer.RouteChanged(key.stream, key.account, false)
+		}
+	}
 	h.routes = map[routeKey]map[*Subscription]struct{}{}
 	h.accounts = map[string]map[string]struct{}{}
 }

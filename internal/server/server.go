@@ -73,6 +73,12 @@ func New(o Options) *Server {
 		// fasthttp reuses request buffers; strings handed to services (rate-limit keys, cached
 		// values) must not change under them, so fiber copies every value it returns.
 		Immutable: true,
+		// Release the 16 KiB read buffer (and body buffers) once a request is read instead of
+		// keeping them for the connection's life. A websocket otherwise pins its read buffer
+		// for hours: 10,000 sockets cost +186 MiB of heap with it, +28 MiB without (P7). It
+		// costs ~2 µs of CPU per request (13% of a hello-world, within noise on the home
+		// feed: 7,156 vs 7,293 req/s, medians of 3; README, Performance).
+		ReduceMemoryUsage: true,
 	})
 	s.App.Use(s.recoverer, s.observe, s.securityHeaders, s.authenticate, s.csrf)
 	return s

@@ -22,9 +22,8 @@ type Deps struct {
 	Hub    *realtime.Hub
 	Log    *slog.Logger
 	// Queue is how many events may wait for one connection before it is closed as lagging;
-	// 0 means realtime.DefaultBuffer (64). Each slot costs 72 bytes per connection whether
-	// used or not: 16 saves ~3.3 KiB per socket (~33 MB at 10,000) at the price of closing
-	// clients that fall 16 events behind during a burst.
+	// 0 means realtime.DefaultBuffer (64). A websocket's queue holds memory only while
+	// events wait in it (an SSE response's channel holds 72 bytes per slot for its life).
 	Queue int
 }
 
@@ -74,6 +73,10 @@ func register(d Deps, ping time.Duration) {
 	}
 	a := &api{Deps: d, ping: ping}
 	app := d.Server.App
+	// The websocket handler hands its connection to goroutines of its own and returns, so
+	// that fasthttp can recycle the request's memory (serveWebsocket); fasthttp must then
+	// leave the connection open. Websockets are the server's only hijacked connections.
+	app.Server().KeepHijackedConns = true
 	app.Get("/api/v1/streaming/health", func(c *fiber.Ctx) error {
 		c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 		return c.SendString("OK")

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	fws "github.com/fasthttp/websocket"
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
 
@@ -31,47 +32,50 @@ func (a *api) prepareWebsocket(c *fiber.Ctx) error {
 	return c.Next()
 }
 
-// wsConn is one open socket. Its goroutines: the handler's (fasthttp's hijack goroutine),
-// which reads client messages, and one writer, which owns every data write. The library
-// allows one concurrent reader and one writer; control frames (pong replies) are safe from
-// either.
+// wsConn is one open socket. It has one goroutine of its own, the reader, which handles
+// client messages and, when the connection ends, cleans up. Events are written by a
+// goroutine started when the first one arrives (realtime.Hub.SubscribeFunc), which writes
+// what is queued and exits; pings by a timer. An idle socket thus holds one goroutine, no
+// queue and no write buffer.
+//
+// The library allows one concurrent reader and one writer; wmu makes the event writer and
+// the reader's error replies take turns. Control frames (pings, close) are safe from any
+// goroutine.
 type wsConn struct {
-	a    *api
-	conn *websocket.Conn
-	cl   *client
-	sub  *realtime.Subscription
-	out  chan []byte   // reader -> writer: replies to client messages (errors)
-	stop chan struct{} // closed when the reader has finished
+	a      *api
+	conn   *fws.Conn // the library's connection; contrib's wrapper is recycled once the handler returns
+	cl     *client
+	sub    *realtime.Subscription
+	pinger *time.Timer
+	wmu    sync.Mutex
 
-	mu      sync.Mutex // guards closing
-	closing bool       // no more read-deadline extensions: we are waiting for the peer's close
+	mu       sync.Mutex
+	closing  bool // no more read-deadline extensions: we are waiting for the peer's close
+	finished bool // a close frame was sent (or the connection is broken)
+	done     bool // the reader has ended: no more pings
 }
 
+// serveWebsocket takes over an upgraded connection and returns at once. The server keeps
+// hijacked connections open after the handler (KeepHijackedConns, set in register), so
+// returning lets fasthttp recycle the request's context and contrib/websocket its copies of
+// the request's headers, cookies and query, several KiB per socket that a long-lived handler
+// would pin for hours. From here wsConn owns the connection and closes it.
 func (a *api) serveWebsocket(conn *websocket.Conn) {
 	cl, _ := conn.Locals(localClient).(*client)
 	if cl == nil { // cannot happen: authenticate runs first
 		return
 	}
-	var streams []string
+	w := &wsConn{a: a, conn: conn.Conn, cl: cl}
+	// Streams are added once w.sub is set: the first event may wake the writer at once.
+	w.sub = a.Hub.SubscribeFunc(cl.userID, nil, a.Queue, w.ready)
 	if cl.initial != "" {
-		streams = []string{cl.initial}
+		w.sub.Add(cl.initial)
 	}
-	w := &wsConn{a: a, conn: conn, cl: cl, out: make(chan []byte, 4), stop: make(chan struct{})}
-	w.sub = a.Hub.Subscribe(cl.userID, streams, a.Queue)
-	defer w.sub.Close()
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		defer func() {
-			if r := recover(); r != nil {
-				a.Log.Error("streaming: websocket writer panic", "panic", r, "stack", string(debug.Stack()))
-				w.shutdownRead(0)
-			}
-		}()
-		w.writeLoop()
-	}()
-	defer func() { close(w.stop); <-writerDone }()
-	w.readLoop()
+	if w.sub.Reason() != "" {
+		go w.writeQueued() // the node is shutting down: say so
+	}
+	w.pinger = time.AfterFunc(a.ping, w.ping)
+	go w.run()
 }
 
 func (a *api) recoverWebsocket(conn *websocket.Conn) {
@@ -82,8 +86,92 @@ func (a *api) recoverWebsocket(conn *websocket.Conn) {
 	}
 }
 
-// readLoop handles client messages until the peer goes away, breaks a limit, or the writer
-// ends the connection (it then shortens the read deadline to wake us).
+// run is the reader goroutine: it reads until the connection ends, then releases
+// everything the connection holds.
+func (w *wsConn) run() {
+	defer func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+		w.pinger.Stop()
+		w.sub.Close()
+		// A writer still blocked on a stalled peer fails at once rather than at its deadline.
+		_ = w.conn.Close()
+	}()
+	defer w.recover("reader")
+	w.readLoop()
+}
+
+// recover turns a panic in one of the connection's goroutines into a closed connection and
+// a log line, rather than a crashed node.
+func (w *wsConn) recover(what string) {
+	if r := recover(); r != nil {
+		w.a.Log.Error("streaming: websocket "+what+" panic", "panic", r, "stack", string(debug.Stack()))
+		w.finish(websocket.CloseInternalServerErr, "")
+	}
+}
+
+// ready is the subscription's wake-up: events arrived (or it ended) and no writer is
+// running. The hub calls it while publishing, so it only starts one.
+func (w *wsConn) ready() { go w.writeQueued() }
+
+// writeQueued writes the queued events, then exits; the hub wakes it again with the next
+// one. On the subscription's end it sends the close frame saying why.
+func (w *wsConn) writeQueued() {
+	defer w.recover("writer")
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	var bp *[]byte
+	for {
+		e, ok := w.sub.Next()
+		if !ok {
+			break
+		}
+		if bp == nil {
+			bp = w.a.frame()
+		}
+		*bp = appendWebsocketMessage((*bp)[:0], e)
+		if err := w.writeLocked(*bp); err != nil {
+			w.a.putFrame(bp)
+			w.finish(0, "") // broken: the reader ends and Closes the subscription
+			return
+		}
+	}
+	if bp != nil {
+		w.a.putFrame(bp)
+	}
+	switch w.sub.Reason() {
+	case realtime.ReasonLagging:
+		// The client missed events. Close rather than drain the rest, so it reconnects and
+		// refetches sooner; 1001 makes clients reconnect by themselves.
+		w.finish(websocket.CloseGoingAway, realtime.ReasonLagging)
+	case realtime.ReasonShutdown:
+		w.finish(websocket.CloseGoingAway, "server shutting down")
+	}
+}
+
+// ping runs on its timer every a.ping: it keeps proxies from idling the connection out and,
+// with the read deadline the pong extends, finds peers that vanished.
+func (w *wsConn) ping() {
+	w.mu.Lock()
+	done := w.done
+	w.mu.Unlock()
+	if done {
+		return
+	}
+	if err := w.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+		w.finish(0, "")
+		return
+	}
+	w.mu.Lock()
+	if !w.done {
+		w.pinger.Reset(w.a.ping)
+	}
+	w.mu.Unlock()
+}
+
+// readLoop handles client messages until the peer goes away, breaks a limit, or the
+// connection is being finished (finish shortens the read deadline to wake us).
 func (w *wsConn) readLoop() {
 	c := w.conn
 	c.SetReadLimit(readLimit) // over it, the library answers 1009 and ReadMessage fails
@@ -152,16 +240,17 @@ func (w *wsConn) handle(msg []byte) {
 	w.sub.Add(stream)
 }
 
-// replyError queues Mastodon's error message; if the writer is backed up the reply is
-// dropped, since errors are advisory and the reader must never block.
+// replyError sends Mastodon's error message. The reader writes it itself (taking turns with
+// the event writer): errors answer the client's own messages, which are rate limited.
 func (w *wsConn) replyError(err error) {
 	b, _ := json.Marshal(struct {
 		Error  string `json:"error"`
 		Status int    `json:"status"`
 	}{errs.Message(err), errs.KindOf(err).Status()})
-	select {
-	case w.out <- b:
-	default:
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	if w.writeLocked(b) != nil {
+		w.finish(0, "")
 	}
 }
 
@@ -182,67 +271,28 @@ func (w *wsConn) shutdownRead(d time.Duration) {
 	_ = w.conn.SetReadDeadline(time.Now().Add(d))
 }
 
-// writeLoop sends events, replies and pings until the subscription ends, a write fails, or
-// the reader stops.
-func (w *wsConn) writeLoop() {
-	ping := time.NewTicker(w.a.ping)
-	defer ping.Stop()
-	for {
-		select {
-		case e, ok := <-w.sub.C():
-			if !ok || w.sub.Reason() == realtime.ReasonLagging {
-				// Lagging: the client missed events. Close rather than drain the rest, so it
-				// reconnects and refetches sooner; 1001 makes clients reconnect by themselves.
-				reason := "server shutting down"
-				if w.sub.Reason() == realtime.ReasonLagging {
-					reason = realtime.ReasonLagging
-				}
-				w.finish(websocket.CloseGoingAway, reason)
-				return
-			}
-			if err := w.writeEvent(e); err != nil {
-				w.finish(0, "")
-				return
-			}
-		case b := <-w.out:
-			if err := w.write(b); err != nil {
-				w.finish(0, "")
-				return
-			}
-		case <-ping.C:
-			if err := w.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
-				w.finish(0, "")
-				return
-			}
-		case <-w.stop:
-			return
-		}
-	}
-}
-
-// finish sends a close frame (code 0: the connection is broken, send nothing) and wakes the
-// reader: after a close frame it waits briefly for the peer's answer, else at once. Close
-// frames go through WriteControl, which the library allows from either goroutine.
+// finish sends a close frame once (code 0: the connection is broken, send nothing) and
+// wakes the reader: after a close frame it waits briefly for the peer's answer, else at
+// once. Close frames go through WriteControl, which the library allows from any goroutine.
 func (w *wsConn) finish(code int, reason string) {
-	if code != 0 {
+	w.mu.Lock()
+	already := w.finished
+	w.finished = true
+	w.mu.Unlock()
+	if code != 0 && !already {
 		err := w.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(writeWait))
 		if err == nil {
 			w.shutdownRead(closeGrace)
 			return
 		}
 	}
-	w.shutdownRead(0)
+	if !already || code == 0 {
+		w.shutdownRead(0)
+	}
 }
 
-func (w *wsConn) writeEvent(e realtime.Event) error {
-	bp := w.a.frame()
-	*bp = appendWebsocketMessage((*bp)[:0], e)
-	err := w.write(*bp)
-	w.a.putFrame(bp)
-	return err
-}
-
-func (w *wsConn) write(b []byte) error {
+// writeLocked writes one message; the caller holds wmu.
+func (w *wsConn) writeLocked(b []byte) error {
 	if err := w.conn.SetWriteDeadline(time.Now().Add(writeWait)); err != nil {
 		return err
 	}

@@ -270,7 +270,7 @@ func (s *Service) feedAudience(ctx context.Context, tx bun.IDB, p *Post, among [
 			WHERE m.group_id = ? AND m.state = 'member' AND u.state = 'active'`+cond, append([]any{p.GroupID}, args...)...).Scan(ctx, &members); err != nil {
 			return nil, err
 		}
-		return append(out, members...), nil
+		return unique(append(out, members...)), nil
 	}
 	var addressed []string
 	cond, args := only("r.account_id")
@@ -288,5 +288,19 @@ func (s *Service) feedAudience(ctx context.Context, tx bun.IDB, p *Post, among [
 		}
 		out = append(out, fol...)
 	}
-	return out, nil
+	return unique(out), nil
+}
+
+// unique drops repeated ids, keeping the first of each: someone both mentioned and following,
+// or an author who is a member of the group, gets one feed entry and one live update.
+func unique(ids []string) []string {
+	seen := make(map[string]bool, len(ids))
+	out := ids[:0]
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
 }

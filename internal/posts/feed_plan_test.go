@@ -42,3 +42,12 @@ func TestHomeQueryPlan(t *testing.T) {
 		}
 	}
 }
+
+// TestUniqueAudience: someone both mentioned and following, or an author who is also a member
+// of the group, is in a post's audience once (one feed entry, one live update).
+func TestUniqueAudience(t *testing.T) {
+	got := unique([]string{"author", "bob", "carol", "bob", "author"})
+	if strings.Join(got, ",") != "author,bob,carol" {
+		t.Errorf("unique = %v", got)
+	}
+}

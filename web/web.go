@@ -15,6 +15,7 @@ import (
 	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/media"
 	"github.com/atrium-social/atrium/internal/notify"
+	"github.com/atrium-social/atrium/internal/oauth"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
@@ -50,6 +51,7 @@ type Deps struct {
 	ResolveAccount func(ctx context.Context, acct string) (*accounts.User, error)
 	Notify         *notify.Service
 	Previews       *previews.Service
+	OAuth          *oauth.Service // nil: no consent page or Settings → Authorised apps (oauth.go)
 	FetchPreviews  func(ctx context.Context, p *posts.Post)
 
 	// Partners is the partner policy behind /admin/partners. Without it the page is not
@@ -173,6 +175,7 @@ func (s *site) routes(app *fiber.App) {
 	app.Get("/settings/tokens", user, s.tokensPage)
 	app.Post("/settings/tokens", user, s.createToken)
 	app.Post("/settings/tokens/:id/revoke", user, s.revokeToken)
+	s.oauthRoutes(app)
 
 	// The guard sits on each route rather than on a group prefix, so it can never be
 	// bypassed by a path that merely starts with the same letters.

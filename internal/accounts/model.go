@@ -102,10 +102,12 @@ type Session struct {
 type Token struct {
 	bun.BaseModel `bun:"table:tokens"`
 	ID            string     `bun:"id,pk"`
-	UserID        string     `bun:"user_id"`
+	UserID        string     `bun:"user_id,nullzero"` // "" for an app-level OAuth token (client_credentials)
+	AppID         string     `bun:"app_id,nullzero"`  // the OAuth app holding it; "" for personal tokens
 	Name          string     `bun:"name"`
 	TokenHash     string     `bun:"token_hash"`
-	Scopes        string     `bun:"scopes"` // space-separated, Mastodon style
+	RefreshHash   string     `bun:"refresh_hash,nullzero"` // OAuth refresh token, hashed
+	Scopes        string     `bun:"scopes"`                // space-separated, Mastodon style
 	CreatedAt     time.Time  `bun:"created_at"`
 	LastUsedAt    *time.Time `bun:"last_used_at"`
 	RevokedAt     *time.Time `bun:"revoked_at"`

@@ -40,11 +40,17 @@ func NormalizeScopes(v string) (string, error) {
 	return strings.Join(out, " "), nil
 }
 
+// followScopes are what Mastodon's legacy "follow" scope grants: it predates the granular
+// scopes, and apps still ask for it to manage follows, blocks and mutes.
+var followScopes = map[string]bool{"read:follows": true, "write:follows": true, "read:blocks": true,
+	"write:blocks": true, "read:mutes": true, "write:mutes": true}
+
 // HasScope reports whether granted (space-separated) covers want, following Mastodon's
-// hierarchy: "read" covers "read:statuses".
+// hierarchy: "read" covers "read:statuses", "admin:read" covers "admin:read:accounts", and
+// "follow" covers the follow, block and mute scopes.
 func HasScope(granted, want string) bool {
 	for _, g := range strings.Fields(granted) {
-		if g == want || strings.HasPrefix(want, g+":") {
+		if g == want || strings.HasPrefix(want, g+":") || g == "follow" && followScopes[want] {
 			return true
 		}
 	}
@@ -93,6 +99,9 @@ func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, e
 	now := s.Clock.Now()
 	if e, ok := s.tokens.Get(hash, now); ok {
 		u, t := e.user, e.token // copies: callers may change what they get
+		if t.UserID == "" {
+			return nil, &t, nil
+		}
 		return &u, &t, nil
 	}
 	gen := s.tokens.Generation()
@@ -105,6 +114,12 @@ func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, e
 	}
 	if t.RevokedAt != nil {
 		return nil, nil, errs.E(errs.Unauthorized, "The access token was revoked")
+	}
+	if t.UserID == "" {
+		// An app-level OAuth token (client_credentials) acts for no one: the caller gets the
+		// token and no user, so every route that needs a person answers 401.
+		s.tokens.Put(gen, hash, tokenOwner{token: *t}, now)
+		return nil, t, nil
 	}
 	u, err := s.bare(ctx, t.UserID)
 	if err != nil {
@@ -129,11 +144,17 @@ func (s *Service) TokenUser(ctx context.Context, plain string) (*User, *Token, e
 	return u, t, nil
 }
 
-// Tokens lists a person's tokens, newest first.
+// Tokens lists a person's personal tokens, newest first; tokens held by OAuth apps are listed
+// per app under Settings → Authorised apps (internal/oauth).
 func (s *Service) Tokens(ctx context.Context, userID string) ([]Token, error) {
 	var out []Token
-	return out, s.DB.NewSelect().Model(&out).Where("user_id = ?", userID).Where("revoked_at IS NULL").Order("id DESC").Scan(ctx)
+	return out, s.DB.NewSelect().Model(&out).Where("user_id = ?", userID).Where("app_id IS NULL").
+		Where("revoked_at IS NULL").Order("id DESC").Scan(ctx)
 }
+
+// ForgetToken drops a token from the lookup cache after another package (internal/oauth)
+// revoked it, so the revocation applies at once in this process.
+func (s *Service) ForgetToken(hash string) { s.tokens.Forget(hash) }
 
 // RevokeToken ends a token; only its owner or an admin may.
 func (s *Service) RevokeToken(ctx context.Context, a Actor, tokenID string) error {

@@ -49,6 +49,7 @@ import (
 	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/media"
 	"github.com/atrium-social/atrium/internal/notify"
+	"github.com/atrium-social/atrium/internal/oauth"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/outbound"
 	"github.com/atrium-social/atrium/internal/posts"
@@ -194,10 +195,11 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		Delivery: n.Delivery, Markup: n.Markup, Media: n.RemoteMedia, Clock: n.Clock, Log: n.Log, BaseURL: n.URL})
 	n.Chat.AddHook(n.ChatFed)
 	n.Inbox.Chats = n.ChatFed
+	oa := oauth.New(oauth.Deps{DB: n.DB, Clock: n.Clock, Accounts: n.Accounts}) // apps that sign in (issue 8)
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
 		Notify: n.Notify, Reports: n.Reports, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
 		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready, Groups: n.Groups,
-		ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat}
+		ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat, OAuth: oa}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	n.Chat.Render = mastodon.NewChatRenderer(md)
 	if err := mastodon.Register(md); err != nil {
@@ -217,7 +219,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
 		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready,
-		Reports: n.Reports, Groups: n.Groups, ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat})
+		Reports: n.Reports, Groups: n.Groups, ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat, OAuth: oa})
 }
 
 func (n *Node) defaultURL() string {

@@ -26,6 +26,7 @@ var features = map[string][]string{
 	"internal/notify":   {"internal/chat"},
 	"internal/chat":     {"internal/notify", "internal/groups"},
 	"internal/groups":   {"internal/chat", "internal/notify"},
+	"internal/oauth":    {"internal/posts", "internal/groups", "internal/chat", "internal/notify"},
 	"internal/reports":  {"internal/posts", "internal/follows", "internal/notify"},
 	"internal/media":    {"internal/accounts", "internal/posts"},
 	"internal/previews": {"internal/posts"},

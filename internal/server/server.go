@@ -195,7 +195,7 @@ func Actor(c *fiber.Ctx) accounts.Actor { return accounts.UserActor(CurrentUser(
 // authenticate resolves a bearer token or a session cookie. A bad bearer token is an error
 // (apps must learn their token is dead); a stale cookie is simply dropped.
 func (s *Server) authenticate(c *fiber.Ctx) error {
-	if h := c.Get("Authorization"); h != "" {
+	if h := c.Get("Authorization"); h != "" && !clientBasicAuth(c, h) {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
 			return errs.E(errs.Unauthorized, "use Authorization: Bearer <token>")
@@ -204,7 +204,9 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
-		c.Locals("user", u)
+		if u != nil { // nil for an app-level OAuth token, which acts for no one
+			c.Locals("user", u)
+		}
 		c.Locals("token", t)
 		return c.Next()
 	}
@@ -220,6 +222,13 @@ func (s *Server) authenticate(c *fiber.Ctx) error {
 		}
 	}
 	return c.Next()
+}
+
+// clientBasicAuth reports an OAuth client authenticating with HTTP Basic at the token or
+// revocation endpoint (RFC 6749 2.3.1): its credentials are the endpoint's to check, not a
+// bearer token.
+func clientBasicAuth(c *fiber.Ctx, h string) bool {
+	return strings.HasPrefix(h, "Basic ") && (c.Path() == "/oauth/token" || c.Path() == "/oauth/revoke")
 }
 
 // SessionToken is the raw session cookie of the request, if signed in by cookie.

@@ -17,6 +17,7 @@ import (
 	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/notify"
+	"github.com/atrium-social/atrium/internal/oauth"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
@@ -51,7 +52,8 @@ type Deps struct {
 	// ResolveGroup fetches name@host, a group on another node this one does not know yet
 	// (lookup with resolve=true); nil: lookups find only known groups.
 	ResolveGroup func(ctx context.Context, acct string) (*groups.Group, error)
-	Chat         *chat.Service // nil: no chat API (chats.go, conversations.go)
+	Chat         *chat.Service  // nil: no chat API (chats.go, conversations.go)
+	OAuth        *oauth.Service // nil: no app registration or OAuth endpoints (apps.go)
 }
 
 type api struct {
@@ -79,6 +81,7 @@ func Register(d Deps) error {
 	a.groupRoutes(app)
 	a.chatRoutes(app)
 	a.conversationRoutes(app)
+	a.oauthRoutes(app)
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

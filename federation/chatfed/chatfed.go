@@ -202,17 +202,7 @@ func (f *Fed) run(ctx context.Context, j *jobs.Job) error {
 
 // deliver stores a and its deliveries, signed by the local person signer.
 func (f *Fed) deliver(ctx context.Context, a *activity.Activity, signer *accounts.User, objectURI string, inboxes []string) error {
-	if len(inboxes) == 0 {
-		return nil
-	}
-	body, err := activity.Encode(a)
-	if err != nil {
-		return jobs.Permanent(fmt.Errorf("encode %s: %w", a.ID, err))
-	}
-	return f.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return f.Delivery.Send(ctx, tx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: signer.ID,
-			KeyID: f.conv(ctx).KeyID(signer), ObjectURI: objectURI, Body: body}, inboxes)
-	})
+	return f.Delivery.SendEncoded(ctx, a, signer.ID, f.conv(ctx).KeyID(signer), objectURI, inboxes)
 }
 
 // recipients are the chat's people other than author: their actor ids (addressing) and the

@@ -112,7 +112,7 @@ func benchFanOut(b *testing.B, d *db.DB, n int, rtt time.Duration) {
 	q.Start(qctx)
 	b.Cleanup(func() { stop(); q.Close(); hc.CloseIdleConnections() })
 
-	a := activity("https://our.example/activities/bench", "Create", "https://our.example/notes/bench")
+	a := testActivity("https://our.example/activities/bench", "Create", "https://our.example/notes/bench")
 	var wall, cpu time.Duration
 	var sign signCost
 	for i := 0; b.Loop(); i++ {

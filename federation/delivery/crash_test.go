@@ -147,7 +147,7 @@ func TestCrashMidFanOutLosesNothing(t *testing.T) {
 	}
 	svc := New(Deps{DB: d, Jobs: jobs.New(d, offsetClock{}, nil, jobs.Options{}), Keys: &keys.Store{DB: d, Clock: offsetClock{}},
 		HTTP: testClient(), Clock: offsetClock{}})
-	a := activity("https://our.example/activities/crash", "Create", "")
+	a := testActivity("https://our.example/activities/crash", "Create", "")
 	if err := svc.Send(ctx, d, a, list); err != nil {
 		t.Fatal(err)
 	}

@@ -249,7 +249,7 @@ func (e *env) deny(host string, denied bool) {
 	e.denied[host] = denied
 }
 
-func activity(uri, kind, object string) Activity {
+func testActivity(uri, kind, object string) Activity {
 	body := fmt.Sprintf(`{"@context":"https://www.w3.org/ns/activitystreams","id":%q,"type":%q,"actor":%q,"object":%q}`,
 		uri, kind, actorURI, object)
 	return Activity{URI: uri, Kind: kind, SignerID: signerID, KeyID: keyID, ObjectURI: object, Body: []byte(body)}

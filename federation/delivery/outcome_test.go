@@ -94,7 +94,7 @@ func TestOutcomes(t *testing.T) {
 	}
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		a := activity("https://our.example/a/1", "Create", "")
+		a := testActivity("https://our.example/a/1", "Create", "")
 		var inboxes []string
 		for _, c := range cases {
 			e.recv.set(c.name+".test", c.h)
@@ -146,7 +146,7 @@ func TestConnectionRefusedRetries(t *testing.T) {
 		_, port, _ := net.SplitHostPort(l.Addr().String())
 		l.Close() // nothing listens there now
 		inbox := "http://refused.test:" + port + "/inbox"
-		e.send(activity("https://our.example/a/1", "Create", ""), inbox)
+		e.send(testActivity("https://our.example/a/1", "Create", ""), inbox)
 		e.drain()
 		js := e.jobs()
 		if len(js) != 1 || js[0].State != "pending" || js[0].RunAt.Sub(t0) != 30*time.Second {
@@ -167,7 +167,7 @@ func TestUnauthorizedIsRetriedAFewTimesThenDropped(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		e.recv.set("auth.test", status(401))
-		e.send(activity("https://our.example/a/1", "Create", ""), e.recv.inbox("auth.test", "/inbox"))
+		e.send(testActivity("https://our.example/a/1", "Create", ""), e.recv.inbox("auth.test", "/inbox"))
 		for range 10 {
 			e.drain()
 			e.clock.Advance(time.Hour)
@@ -190,7 +190,7 @@ func TestRetryThenSuccessClearsTheFailureRun(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		e.recv.set("flaky.test", status(500))
-		e.send(activity("https://our.example/a/1", "Create", ""), e.recv.inbox("flaky.test", "/inbox"))
+		e.send(testActivity("https://our.example/a/1", "Create", ""), e.recv.inbox("flaky.test", "/inbox"))
 		e.drain()
 		e.clock.Advance(30 * time.Second)
 		e.drain()
@@ -223,7 +223,7 @@ func TestGivesUpAfterTheWindow(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		e.recv.set("down.test", status(500))
-		e.send(activity("https://our.example/a/1", "Create", ""), e.recv.inbox("down.test", "/inbox"))
+		e.send(testActivity("https://our.example/a/1", "Create", ""), e.recv.inbox("down.test", "/inbox"))
 		var js []jobRow
 		for range 100 {
 			e.drain()
@@ -262,7 +262,7 @@ func TestUnavailableHostIsParkedAndProbedDaily(t *testing.T) {
 		}
 
 		inboxes := []string{e.recv.inbox("dead.test", "/u/1"), e.recv.inbox("dead.test", "/u/2"), e.recv.inbox("dead.test", "/u/3")}
-		e.send(activity("https://our.example/a/1", "Create", ""), inboxes...)
+		e.send(testActivity("https://our.example/a/1", "Create", ""), inboxes...)
 		e.drain()
 		if n := e.recv.hitsOf("dead.test"); n != 0 {
 			t.Fatalf("tried an unavailable host an hour after its last attempt (%d requests)", n)
@@ -310,7 +310,7 @@ func TestParkedDeliveriesEndWithTheWindow(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		e.send(activity("https://our.example/a/1", "Create", ""), e.recv.inbox("dead.test", "/u/1"), e.recv.inbox("dead.test", "/u/2"))
+		e.send(testActivity("https://our.example/a/1", "Create", ""), e.recv.inbox("dead.test", "/u/1"), e.recv.inbox("dead.test", "/u/2"))
 		for range 10 {
 			e.drain()
 			e.clock.Advance(25 * time.Hour)
@@ -339,7 +339,7 @@ func TestUnavailabilitySeenAcrossProcesses(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		e.send(activity("https://our.example/a/1", "Create", ""), e.recv.inbox("shared.test", "/u/1"))
+		e.send(testActivity("https://our.example/a/1", "Create", ""), e.recv.inbox("shared.test", "/u/1"))
 		e.drain()
 		if n := e.recv.hitsOf("shared.test"); n != 0 {
 			t.Fatalf("a host another process marked unavailable was tried (%d)", n)
@@ -349,7 +349,7 @@ func TestUnavailabilitySeenAcrossProcesses(t *testing.T) {
 		if err := other.recordSuccess(e.ctx, host, t0); err != nil {
 			t.Fatal(err)
 		}
-		e.send(activity("https://our.example/a/2", "Create", ""), e.recv.inbox("shared.test", "/u/1"))
+		e.send(testActivity("https://our.example/a/2", "Create", ""), e.recv.inbox("shared.test", "/u/1"))
 		e.drain()
 		if n := e.recv.hitsOf("shared.test"); n != 1 {
 			t.Fatalf("requests = %d, want the new delivery sent at once", n)
@@ -360,7 +360,7 @@ func TestUnavailabilitySeenAcrossProcesses(t *testing.T) {
 func TestBlockedAddressIsDroppedAtOnce(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		e.send(activity("https://our.example/a/1", "Create", ""), "http://intranet.private/inbox")
+		e.send(testActivity("https://our.example/a/1", "Create", ""), "http://intranet.private/inbox")
 		e.drain()
 		js := e.jobs()
 		if len(js) != 1 || js[0].State != "dead" || !strings.Contains(js[0].LastError, "blocked") {

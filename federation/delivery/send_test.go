@@ -23,7 +23,7 @@ func TestSendDeliversOncePerInboxSigned(t *testing.T) {
 			e.recv.inbox("a.test", "/users/2/inbox"),
 			shared, shared, shared, // three followers behind one shared inbox
 		}
-		a := activity("https://our.example/activities/1", "Create", "https://our.example/notes/1")
+		a := testActivity("https://our.example/activities/1", "Create", "https://our.example/notes/1")
 		e.send(a, inboxes...)
 		e.send(a, inboxes...) // a repeated Send (a retried request) changes nothing
 
@@ -72,7 +72,7 @@ func TestSendInRolledBackTransactionLeavesNothing(t *testing.T) {
 		e := newEnv(t, d)
 		boom := errors.New("boom")
 		err := d.Tx(e.ctx, func(ctx context.Context, tx bun.Tx) error {
-			if err := e.svc.Send(ctx, tx, activity("https://our.example/a/1", "Create", ""), []string{e.recv.inbox("a.test", "/inbox")}); err != nil {
+			if err := e.svc.Send(ctx, tx, testActivity("https://our.example/a/1", "Create", ""), []string{e.recv.inbox("a.test", "/inbox")}); err != nil {
 				return err
 			}
 			return boom
@@ -92,13 +92,13 @@ func TestSendInRolledBackTransactionLeavesNothing(t *testing.T) {
 func TestSendValidates(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		bad := activity("https://our.example/a/1", "Create", "")
+		bad := testActivity("https://our.example/a/1", "Create", "")
 		bad.KeyID = ""
 		if err := e.svc.Send(e.ctx, d, bad, nil); err == nil {
 			t.Error("an activity without key id was accepted")
 		}
 		// Unusable inbox URLs are skipped, not fatal.
-		e.send(activity("https://our.example/a/2", "Create", ""),
+		e.send(testActivity("https://our.example/a/2", "Create", ""),
 			"ftp://a.test/inbox", "/relative", "http://user:pw@a.test/inbox", "http://%zz", e.recv.inbox("a.test", "/inbox"))
 		if js := e.jobs(); len(js) != 1 {
 			t.Fatalf("jobs = %+v, want only the valid inbox", js)
@@ -110,7 +110,7 @@ func TestNotAllowedHostIsNeverContacted(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		e.deny(e.recv.hostKey("blocked.test"), true)
-		e.send(activity("https://our.example/a/1", "Create", ""),
+		e.send(testActivity("https://our.example/a/1", "Create", ""),
 			e.recv.inbox("ok.test", "/inbox"), e.recv.inbox("blocked.test", "/inbox"), e.recv.inbox("blocked.test", "/users/2/inbox"))
 		if js := e.jobs(); len(js) != 1 {
 			t.Fatalf("jobs = %+v, want only ok.test's", js)
@@ -128,7 +128,7 @@ func TestNotAllowedHostIsNeverContacted(t *testing.T) {
 func TestPartnerRemovedBetweenEnqueueAndSendIsDropped(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
-		e.send(activity("https://our.example/a/1", "Create", ""), e.recv.inbox("gone.test", "/inbox"))
+		e.send(testActivity("https://our.example/a/1", "Create", ""), e.recv.inbox("gone.test", "/inbox"))
 		e.deny(e.recv.hostKey("gone.test"), true)
 		e.drain()
 		if n := e.recv.hitsOf("gone.test"); n != 0 {
@@ -144,7 +144,7 @@ func TestPartnerRemovedBetweenEnqueueAndSendIsDropped(t *testing.T) {
 		// The same happens to a delivery that is retrying when the partner is removed.
 		e.deny(e.recv.hostKey("gone.test"), false)
 		e.recv.set("gone.test", status(500))
-		e.send(activity("https://our.example/a/2", "Create", ""), e.recv.inbox("gone.test", "/inbox"))
+		e.send(testActivity("https://our.example/a/2", "Create", ""), e.recv.inbox("gone.test", "/inbox"))
 		e.drain()
 		if js := e.jobs(); len(js) != 1 || js[0].State != "pending" {
 			t.Fatalf("jobs %+v, want one retrying", js)
@@ -166,11 +166,11 @@ func TestCancelObjectDropsUnsentDeliveriesExceptTheDelete(t *testing.T) {
 		e := newEnv(t, d)
 		note, other := "https://our.example/notes/x", "https://our.example/notes/y"
 		inboxes := []string{e.recv.inbox("a.test", "/inbox"), e.recv.inbox("b.test", "/inbox")}
-		e.send(activity("https://our.example/a/create-x", "Create", note), inboxes...)
-		e.send(activity("https://our.example/a/update-x", "Update", note), inboxes...)
-		e.send(activity("https://our.example/a/create-y", "Create", other), inboxes...)
+		e.send(testActivity("https://our.example/a/create-x", "Create", note), inboxes...)
+		e.send(testActivity("https://our.example/a/update-x", "Update", note), inboxes...)
+		e.send(testActivity("https://our.example/a/create-y", "Create", other), inboxes...)
 		err := d.Tx(e.ctx, func(ctx context.Context, tx bun.Tx) error {
-			if err := e.svc.Send(ctx, tx, activity("https://our.example/a/delete-x", "Delete", note), inboxes); err != nil {
+			if err := e.svc.Send(ctx, tx, testActivity("https://our.example/a/delete-x", "Delete", note), inboxes); err != nil {
 				return err
 			}
 			return e.svc.CancelObject(ctx, tx, note)
@@ -202,7 +202,7 @@ func TestHealthQueueDepthAndReceived(t *testing.T) {
 	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
 		e := newEnv(t, d)
 		e.recv.set("slow.test", status(500))
-		e.send(activity("https://our.example/a/1", "Create", ""),
+		e.send(testActivity("https://our.example/a/1", "Create", ""),
 			e.recv.inbox("slow.test", "/u/1"), e.recv.inbox("slow.test", "/u/2"), e.recv.inbox("fine.test", "/inbox"))
 		if h := e.health("slow.test"); h.QueueDepth != 2 || h.Host != e.recv.hostKey("slow.test") {
 			t.Fatalf("before drain: %+v", h)

@@ -9,7 +9,6 @@ import (
 
 	"github.com/atrium-social/atrium/federation/activity"
 	"github.com/atrium-social/atrium/federation/convert"
-	"github.com/atrium-social/atrium/federation/delivery"
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
@@ -146,19 +145,9 @@ func (f *Fed) run(ctx context.Context, j *jobs.Job) error {
 	return nil
 }
 
-// deliver stores a and its deliveries in one transaction, signed by signerID's key.
+// deliver stores a and its deliveries, signed by signerID's key.
 func (f *Fed) deliver(ctx context.Context, a *activity.Activity, signerID, keyID, objectURI string, inboxes []string) error {
-	if len(inboxes) == 0 {
-		return nil
-	}
-	body, err := activity.Encode(a)
-	if err != nil {
-		return jobs.Permanent(fmt.Errorf("encode %s: %w", a.ID, err))
-	}
-	return f.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return f.Delivery.Send(ctx, tx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: signerID, KeyID: keyID,
-			ObjectURI: objectURI, Body: body}, inboxes)
-	})
+	return f.Delivery.SendEncoded(ctx, a, signerID, keyID, objectURI, inboxes)
 }
 
 // fromGroup delivers a as the group (hosted here).

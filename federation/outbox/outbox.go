@@ -251,34 +251,10 @@ func (o *Outbox) run(ctx context.Context, j *jobs.Job) error {
 
 // send encodes a and hands it to delivery.
 func (o *Outbox) send(ctx context.Context, signer *accounts.User, a *activity.Activity, objectURI string, inboxes []string) error {
-	if len(inboxes) == 0 {
-		return nil
-	}
-	body, err := activity.Encode(a)
-	if err != nil {
-		return jobs.Permanent(fmt.Errorf("encode %s: %w", a.ID, err))
-	}
-	return o.deliver(ctx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: signer.ID, KeyID: o.conv(ctx).KeyID(signer),
-		ObjectURI: objectURI, Body: body}, inboxes)
+	return o.Delivery.SendEncoded(ctx, a, signer.ID, o.conv(ctx).KeyID(signer), objectURI, inboxes)
 }
 
 // sendAsInstance encodes a and hands it to delivery, signed by the node's own actor.
 func (o *Outbox) sendAsInstance(ctx context.Context, a *activity.Activity, objectURI string, inboxes []string) error {
-	if len(inboxes) == 0 {
-		return nil
-	}
-	body, err := activity.Encode(a)
-	if err != nil {
-		return jobs.Permanent(fmt.Errorf("encode %s: %w", a.ID, err))
-	}
-	return o.deliver(ctx, delivery.Activity{URI: a.ID, Kind: a.Type, SignerID: keys.Instance,
-		KeyID: o.conv(ctx).InstanceActor() + "#main-key", ObjectURI: objectURI, Body: body}, inboxes)
-}
-
-func (o *Outbox) deliver(ctx context.Context, a delivery.Activity, inboxes []string) error {
-	// One transaction for the activity and all its deliveries: a crash half-way would make
-	// this job run again and re-send to inboxes already served.
-	return o.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
-		return o.Delivery.Send(ctx, tx, a, inboxes)
-	})
+	return o.Delivery.SendEncoded(ctx, a, keys.Instance, o.conv(ctx).InstanceActor()+"#main-key", objectURI, inboxes)
 }

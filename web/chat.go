@@ -516,11 +516,12 @@ func (s *site) newChatPage(c *fiber.Ctx, status int, f *newChatForm, chosen []st
 	seen := map[string]bool{me.Username: true}
 	for _, name := range chosen {
 		name = strings.TrimPrefix(strings.TrimSpace(name), "@")
-		if name == "" || seen[name] || strings.Contains(name, "@") {
+		if name == "" || seen[name] {
 			continue
 		}
 		seen[name] = true
-		if u, err := s.Accounts.ByUsername(ctx, name); err == nil && u.Active() {
+		// user@host names someone on a partner node (asked there when new here).
+		if u, err := s.chatPerson(ctx, name); err == nil && u.Active() {
 			f.Chosen = append(f.Chosen, newPerson(u))
 		}
 	}
@@ -548,9 +549,17 @@ func (s *site) newChatPage(c *fiber.Ctx, status int, f *newChatForm, chosen []st
 	return s.render(c, status, "chat", p)
 }
 
-// chatPeople finds colleagues by name, title or team for the new chat form (not the viewer).
+// chatPeople finds colleagues by name, title or team for the new chat form (not the viewer),
+// or, for user@host, that person on a partner node.
 func (s *site) chatPeople(c *fiber.Ctx, q string) ([]*person, error) {
 	me := server.CurrentUser(c)
+	if strings.Contains(strings.TrimPrefix(q, "@"), "@") {
+		u, err := s.chatPerson(c.UserContext(), q)
+		if err != nil || !u.Active() {
+			return nil, nil // nobody to tick: the form says nothing was found
+		}
+		return []*person{newPerson(u)}, nil
+	}
 	list, err := s.Accounts.Directory(c.UserContext(), accounts.DirectoryQuery{Q: q, Limit: chatPickSize + 1})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atrium-social/atrium/internal/chat"
 	"github.com/atrium-social/atrium/internal/testutil/nodetest"
 )
 
@@ -293,4 +294,39 @@ func TestChatAttachments(t *testing.T) {
 	}
 	resp, body = carol.sendFiles(chatPath, "hello?", []file{{"x.png", pngBytes(8, 8)}}, true)
 	want(t, "stranger's files", resp, body, 404)
+}
+
+// TestChatWithPartnerFromPages: someone on a partner node can be messaged from the pages: the
+// profile's Message button, the new chat form's search by user@host, and the chat reaches
+// their node.
+func TestChatWithPartnerFromPages(t *testing.T) {
+	acme := nodetest.Start(t, nodetest.Options{Setup: true, Host: "acme.test", Manual: true})
+	globex := nodetest.Start(t, nodetest.Options{Setup: true, Host: "globex.test", OrgName: "Globex", Manual: true})
+	nodetest.Partner(t, acme, globex)
+	alice := person(t, acme, "alice")
+	gina := globex.NewUser(t, "gina").User
+	acct := "gina@" + globex.Host()
+
+	// Search by address finds her on globex; her profile here offers to message her.
+	resp, body := alice.get("/chat/new?q="+url.QueryEscape(acct), false)
+	want(t, "search by address", resp, body, 200)
+	has(t, "search by address", body, `name="participants" value="`+acct+`"`)
+	resp, body = alice.get("/people/"+acct, false)
+	want(t, "her profile", resp, body, 200)
+	has(t, "her profile", body, `href="/chat/new?to=`+url.QueryEscape(acct)+`">Message</a>`)
+	_, body = alice.get("/chat/new?to="+url.QueryEscape(acct), false)
+	has(t, "new chat with her chosen", body, `value="`+acct+`" data-chat-pick checked`)
+	// Nobody offers to message themselves.
+	_, body = alice.get("/people/alice", false)
+	hasNot(t, "own profile", body, ">Message</a>")
+
+	chatPath := startChat(t, alice, url.Values{"participants": {acct}})
+	if resp, body := alice.post(chatPath+"/messages", url.Values{"text": {"Hello Globex"}}, chatPath, false); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send: %d %.500s", resp.StatusCode, body)
+	}
+	nodetest.Settle(t, acme, globex)
+	list, err := globex.Chat.List(t.Context(), gina, chat.ListOptions{})
+	if err != nil || len(list) != 1 || list[0].LastMessage == nil || !strings.Contains(list[0].LastMessage.ContentText, "Hello Globex") {
+		t.Fatalf("gina's chats on globex: %+v %v", list, err)
+	}
 }

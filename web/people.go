@@ -80,6 +80,7 @@ type profileData struct {
 	Deactivated bool
 	IsMe        bool
 	EditURL     string // "" when the viewer may not edit
+	ChatURL     string // starts a chat with them; "" for oneself, the deactivated, or no chat
 	Follow      followView
 	Feed        feedView
 	// People from partner nodes: their home page there, and what their node says of them.
@@ -124,6 +125,9 @@ func (s *site) profile(c *fiber.Ctx) error {
 	me := server.CurrentUser(c)
 	d := profileData{P: newPerson(u), Pronouns: u.Pronouns, Phone: u.Phone, Bio: u.Bio, TimeZone: u.TimeZone,
 		OpenToMoves: u.OpenToMoves, MovesNote: u.OpenToMovesNote, Deactivated: !u.Active(), IsMe: me.ID == u.ID}
+	if s.Chat != nil && me.ID != u.ID && u.Active() {
+		d.ChatURL = "/chat/new?to=" + url.QueryEscape(d.P.Username) // user@host for partners' people
+	}
 	if r := u.Remote; r != nil {
 		d.Home, d.BioHTML = r.URL, template.HTML(r.SummaryHTML) // sanitised when it arrived
 		if d.Home == "" {

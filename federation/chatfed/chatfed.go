@@ -140,11 +140,12 @@ func (f *Fed) MessageDeleted(ctx context.Context, tx bun.IDB, c *chat.Conversati
 
 // Reacted is chat.Hook: only this node's people's reactions travel.
 func (f *Fed) Reacted(ctx context.Context, tx bun.IDB, c *chat.Conversation, m *chat.Message, accountID, emoji string) error {
-	var remote bool
-	if err := tx.NewSelect().Table("remote_accounts").ColumnExpr("1").Where("id = ?", accountID).Scan(ctx, &remote); err == nil {
-		return nil // someone elsewhere: their node told everyone
-	} else if !db.IsNotFound(err) {
+	remote, err := tx.NewSelect().Table("remote_accounts").Where("id = ?", accountID).Exists(ctx)
+	if err != nil {
 		return err
+	}
+	if remote {
+		return nil // someone elsewhere: their node told everyone
 	}
 	kind := "react"
 	if emoji == "" {

@@ -77,8 +77,14 @@ func retryNow(t *testing.T, n *nodetest.Node) {
 // edits, reactions and deletions both ways as direct notes, and a node that was down gets
 // what was said meanwhile, in order, once it is back.
 func TestChatAcrossTwoNodes(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) { testChatAcrossTwoNodes(t, engine) })
+	}
+}
+
+func testChatAcrossTwoNodes(t *testing.T, engine string) {
 	ctx := context.Background()
-	acme, globex := pair(t)
+	acme, globex := enginePair(t, engine)
 	all := []*nodetest.Node{acme, globex}
 	alice := acme.NewUser(t, "alice").User
 	bob := globex.NewUser(t, "bob").User

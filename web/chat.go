@@ -403,18 +403,7 @@ func seenBy(h *chatHead, last *chatMsg) string {
 func (s *site) chatMessages(c *fiber.Ctx, ms []*chat.Message) ([]*chatMsg, error) {
 	ctx := c.UserContext()
 	u := server.CurrentUser(c)
-	var idList, keys []string
-	for _, m := range ms {
-		idList = append(idList, m.AuthorID)
-		if m.ReplyTo != nil {
-			idList = append(idList, m.ReplyTo.AuthorID)
-		}
-		for _, a := range m.Attachments {
-			if a.Remote {
-				keys = append(keys, a.FileKey)
-			}
-		}
-	}
+	idList, keys := chat.Refs(ms)
 	authors, err := s.Accounts.GetMany(ctx, idList)
 	if err != nil {
 		return nil, err

@@ -231,3 +231,20 @@ func reverse[T any](s []T) {
 		s[i], s[j] = s[j], s[i]
 	}
 }
+
+// Refs lists what a page of messages refers to, for one lookup of each: the people (authors,
+// and the authors of the messages answered) and the keys of files copied from partners.
+func Refs(ms []*Message) (people, remoteFiles []string) {
+	for _, m := range ms {
+		people = append(people, m.AuthorID)
+		if m.ReplyTo != nil {
+			people = append(people, m.ReplyTo.AuthorID)
+		}
+		for _, a := range m.Attachments {
+			if a.Remote {
+				remoteFiles = append(remoteFiles, a.FileKey)
+			}
+		}
+	}
+	return people, remoteFiles
+}

@@ -134,19 +134,7 @@ func chatPage(p *params) (chat.Page, error) {
 // the whole list. viewerID "" renders without the viewer's own marks (live events).
 func (a *api) chatMessages(ctx context.Context, viewerID string, ms []*chat.Message) ([]ChatMessage, error) {
 	base := a.BaseURL(ctx)
-	var people []string
-	var keys []string
-	for _, m := range ms {
-		people = append(people, m.AuthorID)
-		if m.ReplyTo != nil {
-			people = append(people, m.ReplyTo.AuthorID)
-		}
-		for _, at := range m.Attachments {
-			if at.Remote {
-				keys = append(keys, at.FileKey)
-			}
-		}
-	}
+	people, keys := chat.Refs(ms)
 	authors, err := a.Accounts.GetMany(ctx, people)
 	if err != nil {
 		return nil, err

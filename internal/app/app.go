@@ -42,10 +42,13 @@ import (
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/db"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/filters"
 	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/groups"
 	"github.com/atrium-social/atrium/internal/jobs"
+	"github.com/atrium-social/atrium/internal/lists"
 	"github.com/atrium-social/atrium/internal/mail"
+	"github.com/atrium-social/atrium/internal/markers"
 	"github.com/atrium-social/atrium/internal/markup"
 	"github.com/atrium-social/atrium/internal/media"
 	"github.com/atrium-social/atrium/internal/notify"
@@ -199,7 +202,10 @@ func (n *Node) build(ctx context.Context, o Options) error {
 	md := mastodon.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Posts: n.Posts, Follows: n.Follows,
 		Notify: n.Notify, Reports: n.Reports, Previews: n.Previews, FetchPreviews: n.fetchPreviews, BaseURL: n.URL,
 		ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready, Groups: n.Groups,
-		ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat, OAuth: oa}
+		ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat, OAuth: oa,
+		Markers: &markers.Service{DB: n.DB, Clock: n.Clock},
+		Lists:   &lists.Service{DB: n.DB, Clock: n.Clock, Follows: n.Follows, Posts: n.Posts},
+		Filters: &filters.Service{DB: n.DB, Clock: n.Clock}}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	n.Chat.Render = mastodon.NewChatRenderer(md)
 	if err := mastodon.Register(md); err != nil {
@@ -215,6 +221,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		}})
 	actors.Register(actors.Deps{App: n.Server.App, Accounts: n.Accounts, Orgs: n.Orgs, Keys: n.Keys, BaseURL: n.URL})
 	streaming.Register(streaming.Deps{Server: n.Server, Hub: n.Hub, Log: n.Log})
+	mastodon.RegisterFallback(n.Server) // after every /api/ route, before the web's catch-all
 	return web.Register(web.Deps{Server: n.Server, Accounts: n.Accounts, Orgs: n.Orgs, Media: n.Media, Log: n.Log,
 		DB: n.DB, DefaultURL: n.defaultURL(), MaxUpload: n.Cfg.MaxUploadBytes,
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,

@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -18,6 +19,7 @@ const (
 	charsPerURL     = 23
 	maxPollOptions  = 4
 	pollOptionChars = 50
+	maxDescription  = 1500 // an attachment's alt text (posts.Attachments)
 )
 
 // instanceFacts is what both instance endpoints report.
@@ -47,12 +49,12 @@ func (a *api) instanceV1(c *fiber.Ctx) error {
 	}
 	return c.JSON(fiber.Map{
 		"uri": f.host, "title": f.org.Name, "short_description": f.org.Description, "description": f.org.Description,
-		"email": "", "version": Version, "urls": fiber.Map{"streaming_api": "wss://" + f.host},
+		"email": "", "version": Version, "urls": fiber.Map{"streaming_api": streamingURL(f.base)},
 		"stats":     fiber.Map{"user_count": f.activeUsers, "status_count": 0, "domain_count": 0},
 		"thumbnail": f.base + "/avatars/missing.png", "languages": []string{"en"},
 		"registrations": false, "approval_required": true, "invites_enabled": true,
 		"configuration":   configuration(),
-		"contact_account": nil, "rules": []any{},
+		"contact_account": nil, "rules": instanceRules(),
 	})
 }
 
@@ -62,18 +64,22 @@ func (a *api) instanceV2(c *fiber.Ctx) error {
 		return err
 	}
 	cfg := configuration()
-	cfg["urls"] = fiber.Map{"streaming": "wss://" + f.host}
+	cfg["urls"] = fiber.Map{"streaming": streamingURL(f.base)}
 	cfg["translation"] = fiber.Map{"enabled": false}
 	return c.JSON(fiber.Map{
 		"domain": f.host, "title": f.org.Name, "version": Version, "source_url": "https://github.com/atrium-social/atrium",
 		"description":   f.org.Description,
 		"usage":         fiber.Map{"users": fiber.Map{"active_month": f.activeUsers}},
 		"thumbnail":     fiber.Map{"url": f.base + "/avatars/missing.png"},
+		"icon":          []any{},
 		"languages":     []string{"en"},
 		"configuration": cfg,
 		"registrations": fiber.Map{"enabled": false, "approval_required": true, "message": "Accounts are by invitation from " + f.org.Name + "."},
 		"contact":       fiber.Map{"email": "", "account": nil},
-		"rules":         []any{},
+		"rules":         instanceRules(),
+		// API version 2 is Mastodon 4.3's; apps gate newer calls on it rather than on the
+		// version string.
+		"api_versions": fiber.Map{"mastodon": 2},
 	})
 }
 
@@ -83,10 +89,19 @@ func configuration() fiber.Map {
 		"statuses": fiber.Map{"max_characters": maxChars, "max_media_attachments": maxMedia, "characters_reserved_per_url": charsPerURL},
 		"media_attachments": fiber.Map{
 			"supported_mime_types": []string{"image/jpeg", "image/png", "image/gif", "image/webp", "application/pdf"},
-			"image_size_limit":     maxImageBytes, "image_matrix_limit": maxImagePixels,
+			"image_size_limit":     maxImageBytes, "description_limit": maxDescription, "image_matrix_limit": maxImagePixels,
 			"video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
 		},
 		"polls": fiber.Map{"max_options": maxPollOptions, "max_characters_per_option": pollOptionChars,
 			"min_expiration": 300, "max_expiration": 2629746},
 	}
+}
+
+// streamingURL is where the streaming API listens: this server, over a websocket with the
+// node's own scheme (a node served over plain HTTP in development has no wss://).
+func streamingURL(base string) string {
+	if strings.HasPrefix(base, "http://") {
+		return "ws://" + strings.TrimPrefix(base, "http://")
+	}
+	return "wss://" + strings.TrimPrefix(base, "https://")
 }

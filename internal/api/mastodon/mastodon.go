@@ -14,8 +14,11 @@ import (
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/chat"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/filters"
 	"github.com/atrium-social/atrium/internal/follows"
 	"github.com/atrium-social/atrium/internal/groups"
+	"github.com/atrium-social/atrium/internal/lists"
+	"github.com/atrium-social/atrium/internal/markers"
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/oauth"
 	"github.com/atrium-social/atrium/internal/orgs"
@@ -52,8 +55,11 @@ type Deps struct {
 	// ResolveGroup fetches name@host, a group on another node this one does not know yet
 	// (lookup with resolve=true); nil: lookups find only known groups.
 	ResolveGroup func(ctx context.Context, acct string) (*groups.Group, error)
-	Chat         *chat.Service  // nil: no chat API (chats.go, conversations.go)
-	OAuth        *oauth.Service // nil: no app registration or OAuth endpoints (apps.go)
+	Chat         *chat.Service    // nil: no chat API (chats.go, conversations.go)
+	OAuth        *oauth.Service   // nil: no app registration or OAuth endpoints (apps.go)
+	Markers      *markers.Service // nil: no markers API (bootstrap.go)
+	Lists        *lists.Service   // nil: no lists API (lists.go)
+	Filters      *filters.Service // nil: no filters, mutes or domain blocks (filters.go, mutes.go)
 }
 
 type api struct {
@@ -82,6 +88,10 @@ func Register(d Deps) error {
 	a.chatRoutes(app)
 	a.conversationRoutes(app)
 	a.oauthRoutes(app)
+	a.listRoutes(app)
+	a.filterRoutes(app)
+	a.muteRoutes(app)
+	a.bootstrapRoutes(app)
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

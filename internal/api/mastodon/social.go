@@ -72,9 +72,9 @@ func (a *api) relationships(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := make([]fiber.Map, 0, len(rels))
-	for _, r := range rels {
-		out = append(out, relationship(r))
+	out, err := a.relationshipEntities(c.UserContext(), server.CurrentUser(c).ID, rels) // with mutes (mutes.go)
+	if err != nil {
+		return err
 	}
 	return c.JSON(out)
 }
@@ -103,7 +103,11 @@ func (a *api) follow(on bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		return c.JSON(relationship(rels[0]))
+		out, err := a.relationshipEntities(c.UserContext(), me.ID, rels)
+		if err != nil {
+			return err
+		}
+		return c.JSON(out[0])
 	}
 }
 
@@ -223,6 +227,9 @@ func (a *api) notifications(c *fiber.Ctx) error {
 		return err
 	}
 	out, err := a.notificationEntities(c, ns)
+	if err == nil {
+		out, err = a.screenNotifications(c.UserContext(), server.CurrentUser(c).ID, out) // mutes.go, filters.go
+	}
 	if err != nil {
 		return err
 	}

@@ -65,6 +65,9 @@ func (a *api) timelineWithState(load func(c *fiber.Ctx, v *posts.Viewer, pg post
 			return err
 		}
 		out, err := a.statusesWith(c.UserContext(), v, ps, state)
+		if err == nil {
+			out, err = a.screenStatuses(c, v, out) // mutes, domain blocks, filters (filters.go)
+		}
 		if err != nil {
 			return err
 		}

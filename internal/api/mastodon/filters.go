@@ -429,7 +429,7 @@ func (a *api) screenStatuses(c *fiber.Ctx, v *posts.Viewer, list []Status) ([]St
 	if context == "" {
 		return list, nil
 	}
-	s, err := a.screenFor(c.UserContext(), v.ID, context, hideMuted)
+	s, err := a.cachedScreenFor(c.UserContext(), v.ID, context, hideMuted)
 	if err != nil {
 		return nil, err
 	}
@@ -457,7 +457,7 @@ func (a *api) screenNotifications(ctx context.Context, viewerID string, list []f
 	if a.Filters == nil || len(list) == 0 {
 		return list, nil
 	}
-	s, err := a.screenFor(ctx, viewerID, "notifications", true)
+	s, err := a.cachedScreenFor(ctx, viewerID, "notifications", true)
 	if err != nil {
 		return nil, err
 	}

@@ -68,12 +68,15 @@ type api struct {
 	// jsonBufs recycles the buffers statuses are encoded into (writeStatuses): a page is
 	// ~45 KB, and allocating one per page fed the garbage collector.
 	jsonBufs sync.Pool
+	// screens caches what each viewer hides on timelines (screencache.go).
+	screens screenCache
 }
 
 // Register mounts the client API routes.
 func Register(d Deps) error {
 	a := &api{Deps: d, placeholder: placeholderPNG()}
 	app := d.Server.App
+	app.Use("/api", a.forgetScreensAfterWrites)
 	app.Get("/api/v1/instance", a.instanceV1)
 	app.Get("/api/v2/instance", a.instanceV2)
 	app.Get("/api/v1/accounts/verify_credentials", server.RequireScope("read:accounts"), a.verifyCredentials)

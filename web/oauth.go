@@ -71,6 +71,11 @@ func (s *site) authorizePage(c *fiber.Ctx) error {
 	if server.CurrentUser(c) == nil || server.SessionToken(c) == "" {
 		return c.Redirect("/login?next="+url.QueryEscape(string(c.Request().RequestURI())), fiber.StatusSeeOther)
 	}
+	if err := oauth.MayGrant(server.CurrentUser(c), g.Scopes); err != nil {
+		// Said here, before any Approve button: the person cannot give what they do not have.
+		return s.render(c, fiber.StatusForbidden, "oauth_code", &page{Title: "This app cannot sign in",
+			Data: codeData{Problem: errs.Message(err)}})
+	}
 	d := consentData{Req: r, App: g.App, Scopes: oauth.Describe(g.Scopes), OOB: g.RedirectURI == oauth.OOB, Website: g.App.Website}
 	d.Req.RedirectURI, d.Req.Scope = g.RedirectURI, g.Scopes
 	return s.render(c, fiber.StatusOK, "oauth_authorize", &page{Title: "Authorise " + g.App.Name, Data: d})

@@ -351,6 +351,9 @@ func (s *Service) Approve(ctx context.Context, u *accounts.User, r AuthRequest) 
 	if u == nil || !u.Active() {
 		return "", nil, errs.E(errs.Unauthorized, "sign in first")
 	}
+	if err := MayGrant(u, g.Scopes); err != nil {
+		return "", nil, err
+	}
 	plain := ids.Token()
 	now := s.Clock.Now()
 	c := &code{CodeHash: ids.Hash(plain), AppID: g.App.ID, UserID: u.ID, RedirectURI: g.RedirectURI, Scopes: g.Scopes,
@@ -361,6 +364,21 @@ func (s *Service) Approve(ctx context.Context, u *accounts.User, r AuthRequest) 
 	// Expired codes are useless; sweeping here keeps the table small without a job.
 	_, _ = s.DB.NewDelete().Model((*code)(nil)).Where("expires_at < ?", now.Add(-24*time.Hour)).Exec(ctx)
 	return plain, g, nil
+}
+
+// MayGrant refuses to let someone hand an app rights they do not hold themselves: only
+// administrators may approve admin scopes. (The admin API checks the role anyway; refusing
+// here tells the person why, instead of handing the app a token that fails later.)
+func MayGrant(u *accounts.User, scopes string) error {
+	if u.IsAdmin() {
+		return nil
+	}
+	for _, sc := range strings.Fields(scopes) {
+		if sc == "admin" || strings.HasPrefix(sc, "admin:") {
+			return oauthErr(AccessDenied, errs.Forbidden, "This app asks for administrator rights (%s), and only administrators can give them", sc)
+		}
+	}
+	return nil
 }
 
 // RedirectWith adds parameters to a redirect URI, keeping its own query.

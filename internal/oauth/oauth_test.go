@@ -6,12 +6,14 @@ import (
 	"encoding/base64"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/oauth"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/testutil/dbtest"
@@ -198,6 +200,35 @@ func TestService(t *testing.T) {
 		}
 		if err := f.svc.RevokeApp(ctx, accounts.UserActor(f.alice, ""), app.ID); err == nil {
 			t.Fatal("revoking twice should say there is nothing to revoke")
+		}
+	})
+}
+
+// TestOnlyAdminsGrantAdminScopes: a person cannot hand an app rights they do not hold.
+func TestOnlyAdminsGrantAdminScopes(t *testing.T) {
+	dbtest.ForEach(t, func(t *testing.T, d *db.DB) {
+		f := setup(t, d)
+		ctx := context.Background()
+		bob, err := f.acc.Create(ctx, accounts.CLIActor(), accounts.NewUser{Username: "bob", Email: "bob@acme.example", Password: "bob's long password"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		app, _, err := f.svc.RegisterApp(ctx, oauth.NewApp{Name: "Moderator tool", RedirectURIs: []string{oauth.OOB}, Scopes: "read admin:read"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := oauth.AuthRequest{ResponseType: "code", ClientID: app.ClientID, RedirectURI: oauth.OOB, Scope: "read admin:read"}
+		_, _, err = f.svc.Approve(ctx, bob, req)
+		wantCode(t, err, oauth.AccessDenied)
+		if !strings.Contains(errs.Message(err), "only administrators") {
+			t.Errorf("message %q", errs.Message(err))
+		}
+		if _, _, err := f.svc.Approve(ctx, f.alice, req); err != nil {
+			t.Fatalf("the administrator could not approve: %v", err)
+		}
+		req.Scope = "read"
+		if _, _, err := f.svc.Approve(ctx, bob, req); err != nil {
+			t.Fatalf("bob could not approve read: %v", err)
 		}
 	})
 }

@@ -41,6 +41,7 @@ import (
 	"github.com/atrium-social/atrium/internal/clock"
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/db"
+	"github.com/atrium-social/atrium/internal/discover"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/filters"
 	"github.com/atrium-social/atrium/internal/follows"
@@ -205,7 +206,9 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat, OAuth: oa,
 		Markers: &markers.Service{DB: n.DB, Clock: n.Clock},
 		Lists:   &lists.Service{DB: n.DB, Clock: n.Clock, Follows: n.Follows, Posts: n.Posts},
-		Filters: &filters.Service{DB: n.DB, Clock: n.Clock}}
+		Filters: &filters.Service{DB: n.DB, Clock: n.Clock},
+		// Trends, suggestions, featured tags and endorsements (issue 8).
+		Discover: &discover.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts}}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	n.Chat.Render = mastodon.NewChatRenderer(md)
 	if err := mastodon.Register(md); err != nil {

@@ -30,6 +30,7 @@ var features = map[string][]string{
 	"internal/markers":  {"internal/posts", "internal/notify"},
 	"internal/lists":    {"internal/notify", "internal/chat"},
 	"internal/filters":  {"internal/notify", "internal/chat"},
+	"internal/discover": {"internal/notify", "internal/chat"},
 	"internal/reports":  {"internal/posts", "internal/follows", "internal/notify"},
 	"internal/media":    {"internal/accounts", "internal/posts"},
 	"internal/previews": {"internal/posts"},

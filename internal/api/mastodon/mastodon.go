@@ -13,6 +13,7 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/chat"
+	"github.com/atrium-social/atrium/internal/discover"
 	"github.com/atrium-social/atrium/internal/errs"
 	"github.com/atrium-social/atrium/internal/filters"
 	"github.com/atrium-social/atrium/internal/follows"
@@ -55,11 +56,12 @@ type Deps struct {
 	// ResolveGroup fetches name@host, a group on another node this one does not know yet
 	// (lookup with resolve=true); nil: lookups find only known groups.
 	ResolveGroup func(ctx context.Context, acct string) (*groups.Group, error)
-	Chat         *chat.Service    // nil: no chat API (chats.go, conversations.go)
-	OAuth        *oauth.Service   // nil: no app registration or OAuth endpoints (apps.go)
-	Markers      *markers.Service // nil: no markers API (bootstrap.go)
-	Lists        *lists.Service   // nil: no lists API (lists.go)
-	Filters      *filters.Service // nil: no filters, mutes or domain blocks (filters.go, mutes.go)
+	Chat         *chat.Service     // nil: no chat API (chats.go, conversations.go)
+	OAuth        *oauth.Service    // nil: no app registration or OAuth endpoints (apps.go)
+	Markers      *markers.Service  // nil: no markers API (bootstrap.go)
+	Lists        *lists.Service    // nil: no lists API (lists.go)
+	Filters      *filters.Service  // nil: no filters, mutes or domain blocks (filters.go, mutes.go)
+	Discover     *discover.Service // nil: no trends, suggestions, featured tags or endorsements (discover.go)
 }
 
 type api struct {
@@ -95,6 +97,9 @@ func Register(d Deps) error {
 	a.filterRoutes(app)
 	a.muteRoutes(app)
 	a.bootstrapRoutes(app)
+	a.discoverRoutes(app)
+	a.credentialRoutes(app)     // credentials.go
+	a.notificationV2Routes(app) // notifications_v2.go
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

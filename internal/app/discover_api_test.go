@@ -262,6 +262,12 @@ func TestFeaturedTagsAndEndorsementsAPI(t *testing.T) {
 			t.Errorf("pin answered %v", rel)
 		}
 		mustCall(t, alice, "POST", "/api/v1/accounts/"+carol.User.ID+"/pin", nil, nil, 200)
+		// Relationships report the pins too.
+		var rels []map[string]any
+		mustCall(t, alice, "GET", "/api/v1/accounts/relationships?id[]="+bob.User.ID+"&id[]="+carol.User.ID, nil, &rels, 200)
+		if len(rels) != 2 || rels[0]["endorsed"] != true || rels[1]["endorsed"] != true {
+			t.Errorf("relationships after pinning: %v", rels)
+		}
 		var accs []map[string]any
 		mustCall(t, alice, "GET", "/api/v1/endorsements", nil, &accs, 200)
 		if len(accs) != 2 || accs[0]["id"] != bob.User.ID || accs[1]["id"] != carol.User.ID {

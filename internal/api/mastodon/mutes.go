@@ -2,6 +2,7 @@ package mastodon
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -41,6 +42,16 @@ func (a *api) relationshipEntities(ctx context.Context, viewerID string, rels []
 	out := make([]fiber.Map, len(rels))
 	for i, r := range rels {
 		out[i] = relationship(r)
+	}
+	if a.Discover != nil && len(rels) > 0 {
+		// Endorsements (profile pins) are few per person: one list read covers every row.
+		endorsed, err := a.Discover.Endorsed(ctx, viewerID)
+		if err != nil {
+			return nil, err
+		}
+		for i, r := range rels {
+			out[i]["endorsed"] = slices.Contains(endorsed, r.ID)
+		}
 	}
 	if a.Filters == nil || len(rels) == 0 {
 		return out, nil

@@ -798,3 +798,37 @@ func TestGroupCoverAPI(t *testing.T) {
 		c.expect(resp, 404, e, "outsider sends a bad file to a secret group")
 	})
 }
+
+// TestFollowGroupAccount: apps see a group as an account with group: true, and following it
+// is joining (open: at once; closed: a request), unfollowing leaves; a secret group the person
+// is not invited to, like an unknown id, is 404.
+func TestFollowGroupAccount(t *testing.T) {
+	eachEngine(t, func(t *testing.T, n *nodetest.Node) {
+		c := caller{t}
+		alice, bob := n.NewUser(t, "alice"), n.NewUser(t, "bob")
+		var open, closed, secret, rel, e map[string]any
+		c.expect(alice.Call("POST", "/api/v1/groups", map[string]any{"display_name": "Runners"}, &open), 200, nil, "create open")
+		c.expect(alice.Call("POST", "/api/v1/groups", map[string]any{"display_name": "Board", "visibility": "closed"}, &closed), 200, nil, "create closed")
+		c.expect(alice.Call("POST", "/api/v1/groups", map[string]any{"display_name": "Skunkworks", "visibility": "secret"}, &secret), 200, nil, "create secret")
+
+		c.expect(bob.Call("POST", "/api/v1/accounts/"+open["id"].(string)+"/follow", nil, &rel), 200, nil, "follow open")
+		if rel["id"] != open["id"] || rel["following"] != true || rel["requested"] != false {
+			t.Errorf("following an open group: %v", rel)
+		}
+		c.expect(bob.Call("POST", "/api/v1/accounts/"+closed["id"].(string)+"/follow", nil, &rel), 200, nil, "follow closed")
+		if rel["following"] != false || rel["requested"] != true {
+			t.Errorf("following a closed group: %v", rel)
+		}
+		c.expect(bob.Call("POST", "/api/v1/accounts/"+open["id"].(string)+"/unfollow", nil, &rel), 200, nil, "unfollow open")
+		if rel["following"] != false {
+			t.Errorf("after unfollowing: %v", rel)
+		}
+		var g map[string]any
+		c.expect(bob.Call("GET", "/api/v1/groups/"+open["id"].(string), nil, &g), 200, nil, "group after leaving")
+		if g["membership"] != nil {
+			t.Errorf("bob is still in the group: %v", g["membership"])
+		}
+		c.expect(bob.Call("POST", "/api/v1/accounts/"+secret["id"].(string)+"/follow", nil, &e), 404, e, "follow secret")
+		c.expect(bob.Call("POST", "/api/v1/accounts/nobody/unfollow", nil, &e), 404, e, "unfollow unknown")
+	})
+}

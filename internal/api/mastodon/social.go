@@ -89,6 +89,9 @@ func (a *api) follow(on bool) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		me := server.CurrentUser(c)
 		target, err := a.Accounts.Lookup(c.UserContext(), c.Params("id"))
+		if errs.Is(err, errs.NotFound) && a.Groups != nil {
+			return a.followGroup(c, me, on) // a group shown as an account: following it is joining
+		}
 		if err != nil || !target.Active() {
 			return errNotFound()
 		}
@@ -416,4 +419,30 @@ func (a *api) announcements(c *fiber.Ctx) error {
 		out = append(out, m)
 	}
 	return c.JSON(out)
+}
+
+// followGroup joins (or leaves) the group a Mastodon app sees as an account with group: true,
+// as Mastodon apps follow Lemmy communities and Friendica forums: an open group admits at
+// once ("following"), a closed one records a request ("requested"), and a secret group the
+// person is not invited to is not found, as everywhere.
+func (a *api) followGroup(c *fiber.Ctx, me *accounts.User, on bool) error {
+	ctx, id := c.UserContext(), c.Params("id")
+	var err error
+	if on {
+		_, err = a.Groups.Join(ctx, me, id, "")
+	} else {
+		err = a.Groups.Leave(ctx, me, id)
+	}
+	if errs.Is(err, errs.NotFound) {
+		return errNotFound()
+	}
+	if err != nil {
+		return err
+	}
+	m, err := a.Groups.MembershipOf(ctx, id, me.ID)
+	if err != nil {
+		return err
+	}
+	r := follows.Relationship{ID: id, Following: m.Active(), Requested: m != nil && m.State == groups.Requested}
+	return c.JSON(relationship(r))
 }

@@ -56,6 +56,7 @@ import (
 	"github.com/atrium-social/atrium/internal/oauth"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/outbound"
+	"github.com/atrium-social/atrium/internal/polls"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/realtime"
@@ -208,7 +209,9 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		Lists:   &lists.Service{DB: n.DB, Clock: n.Clock, Follows: n.Follows, Posts: n.Posts},
 		Filters: &filters.Service{DB: n.DB, Clock: n.Clock},
 		// Trends, suggestions, featured tags and endorsements (issue 8).
-		Discover: &discover.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts}}
+		Discover: &discover.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts},
+		// Polls and scheduled statuses (issue 8); scheduled ones are published by a job.
+		Polls: n.newPolls()}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	n.Chat.Render = mastodon.NewChatRenderer(md)
 	if err := mastodon.Register(md); err != nil {
@@ -230,6 +233,14 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		Posts: n.Posts, Follows: n.Follows, Notify: n.Notify, Previews: n.Previews, FetchPreviews: n.fetchPreviews,
 		Partners: n.Partners, Health: n.Delivery.Health, ResolveAccount: n.People.ByAcct, RemoteMedia: n.RemoteMedia.Unready,
 		Reports: n.Reports, Groups: n.Groups, ResolveGroup: n.GroupFed.Resolve, Chat: n.Chat, OAuth: oa})
+}
+
+// newPolls makes the polls service and registers the job that publishes scheduled statuses
+// (through posts.Create, then link previews as the API does).
+func (n *Node) newPolls() *polls.Service {
+	ps := &polls.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts, Accounts: n.Accounts, Jobs: n.Jobs}
+	ps.RegisterJobs(n.Jobs, n.fetchPreviews)
+	return ps
 }
 
 func (n *Node) defaultURL() string {

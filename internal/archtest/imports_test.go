@@ -31,6 +31,7 @@ var features = map[string][]string{
 	"internal/lists":    {"internal/notify", "internal/chat"},
 	"internal/filters":  {"internal/notify", "internal/chat"},
 	"internal/discover": {"internal/notify", "internal/chat"},
+	"internal/polls":    {"internal/notify", "internal/chat", "internal/groups"},
 	"internal/reports":  {"internal/posts", "internal/follows", "internal/notify"},
 	"internal/media":    {"internal/accounts", "internal/posts"},
 	"internal/previews": {"internal/posts"},

@@ -31,6 +31,19 @@ type NewPost struct {
 	ImportantUntil *time.Time
 	EmailEveryone  bool // announcements only: e-mail the post to everyone who can see it
 	GroupID        string
+	// Extra is written with the post, in its transaction, by a feature posts knows nothing
+	// of (a poll, the removal of the scheduled status being published): either both commit
+	// or neither does. A non-nil Extra marks the post HasPoll when Extra.HasPoll says so.
+	Extra Extra
+}
+
+// Extra is something stored with a new post (NewPost.Extra).
+type Extra interface {
+	// HasPoll reports whether the post gets a poll, recorded on the post so that pages
+	// without one skip the poll lookup.
+	HasPoll() bool
+	// Write stores the extra through tx, once the post row p exists.
+	Write(ctx context.Context, tx bun.IDB, p *Post) error
 }
 
 // Create publishes a post or a comment by author.
@@ -86,6 +99,7 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 		Language: in.Language, Important: in.Important, ImportantUntil: in.ImportantUntil, CreatedAt: now}
 	p.URI = base + "/users/" + author.Username + "/statuses/" + p.ID
 	p.ThreadID = p.ID
+	p.HasPoll = in.Extra != nil && in.Extra.HasPoll()
 	if in.GroupID != "" {
 		p.GroupID = &in.GroupID
 	}
@@ -137,6 +151,11 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 			}
 		}
 		p.Mentions = recips
+		if in.Extra != nil {
+			if err := in.Extra.Write(ctx, tx, p); err != nil {
+				return err
+			}
+		}
 		if err := s.insertTags(ctx, tx, p.ID, r.Tags); err != nil {
 			return err
 		}

@@ -53,6 +53,8 @@ type Post struct {
 	CreatedAt      time.Time  `bun:"created_at"`
 	EditedAt       *time.Time `bun:"edited_at"`
 	DeletedAt      *time.Time `bun:"deleted_at"`
+	// HasPoll is set on posts created with a poll (internal/polls holds it).
+	HasPoll bool `bun:"has_poll"`
 
 	Attachments []Attachment `bun:"-"`
 	Tags        []string     `bun:"-"`

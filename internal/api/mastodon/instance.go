@@ -8,6 +8,7 @@ import (
 
 	"github.com/atrium-social/atrium/internal/config"
 	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/polls"
 )
 
 // Limits apps read to size their composers; they match what the node enforces.
@@ -17,8 +18,8 @@ const (
 	maxImageBytes   = 8 << 20
 	maxImagePixels  = 40_000_000
 	charsPerURL     = 23
-	maxPollOptions  = 4
-	pollOptionChars = 50
+	maxPollOptions  = polls.MaxOptions
+	pollOptionChars = polls.MaxOptionLen
 	maxDescription  = 1500 // an attachment's alt text (posts.Attachments)
 )
 
@@ -93,7 +94,7 @@ func configuration() fiber.Map {
 			"video_size_limit": 0, "video_frame_rate_limit": 0, "video_matrix_limit": 0,
 		},
 		"polls": fiber.Map{"max_options": maxPollOptions, "max_characters_per_option": pollOptionChars,
-			"min_expiration": 300, "max_expiration": 2629746},
+			"min_expiration": int(polls.MinExpiry.Seconds()), "max_expiration": int(polls.MaxExpiry.Seconds())},
 	}
 }
 

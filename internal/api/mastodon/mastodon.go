@@ -23,6 +23,7 @@ import (
 	"github.com/atrium-social/atrium/internal/notify"
 	"github.com/atrium-social/atrium/internal/oauth"
 	"github.com/atrium-social/atrium/internal/orgs"
+	"github.com/atrium-social/atrium/internal/polls"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
 	"github.com/atrium-social/atrium/internal/reports"
@@ -62,6 +63,7 @@ type Deps struct {
 	Lists        *lists.Service    // nil: no lists API (lists.go)
 	Filters      *filters.Service  // nil: no filters, mutes or domain blocks (filters.go, mutes.go)
 	Discover     *discover.Service // nil: no trends, suggestions, featured tags or endorsements (discover.go)
+	Polls        *polls.Service    // nil: no polls or scheduled statuses (polls.go, scheduled.go)
 }
 
 type api struct {
@@ -100,6 +102,8 @@ func Register(d Deps) error {
 	a.discoverRoutes(app)
 	a.credentialRoutes(app)     // credentials.go
 	a.notificationV2Routes(app) // notifications_v2.go
+	a.pollRoutes(app)           // polls.go
+	a.scheduledRoutes(app)      // scheduled.go
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

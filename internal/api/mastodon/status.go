@@ -8,6 +8,7 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/groups"
+	"github.com/atrium-social/atrium/internal/polls"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
 )
@@ -93,7 +94,7 @@ type Status struct {
 	InReplyToID        *string           `json:"in_reply_to_id"`
 	InReplyToAccountID *string           `json:"in_reply_to_account_id"`
 	Reblog             *Status           `json:"reblog"`
-	Poll               any               `json:"poll"`
+	Poll               *Poll             `json:"poll"`
 	Card               *Card             `json:"card"`
 	Language           *string           `json:"language"`
 	Text               *string           `json:"text"`
@@ -214,8 +215,19 @@ func (a *api) statusesWith(ctx context.Context, v *posts.Viewer, ps []*posts.Pos
 			return nil, err
 		}
 	}
+	// Polls cost a query only when a post of the page has one (posts.Post.HasPoll).
+	var pollViews map[string]*polls.View
+	if a.Polls != nil {
+		if pollViews, err = a.Polls.ForPosts(ctx, v, all); err != nil {
+			return nil, err
+		}
+	}
 	render := func(p *posts.Post) Status {
-		return pr.status(p, authors[p.AuthorID], parentAuthors, summary[p.ID], state, cards[p.ID])
+		st := pr.status(p, authors[p.AuthorID], parentAuthors, summary[p.ID], state, cards[p.ID])
+		if pv := pollViews[p.ID]; pv != nil {
+			st.Poll = pollEntity(pv, v)
+		}
+		return st
 	}
 	out := make([]Status, 0, len(ps))
 	for _, p := range ps {

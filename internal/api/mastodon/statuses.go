@@ -7,6 +7,7 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/polls"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/server"
 )
@@ -95,6 +96,31 @@ func (a *api) createStatus(c *fiber.Ctx) error {
 			return errs.Field("important_until", "%q is not a time like 2026-12-01T17:00:00Z", s)
 		}
 		in.ImportantUntil = &t
+	}
+	poll, err := pollParam(p)
+	if err != nil {
+		return err
+	}
+	if poll != nil && len(in.AttachmentIDs) > 0 {
+		return errs.Field("poll", "a status has either a poll or attached files, not both")
+	}
+	if (poll != nil || p.str("scheduled_at") != "") && a.Polls == nil {
+		return errs.E(errs.Unavailable, "polls and scheduled statuses are not set up on this node")
+	}
+	at, err := scheduledAtParam(p)
+	if err != nil {
+		return err
+	}
+	if !at.IsZero() { // stored, and posted at its time through this same Create (internal/polls)
+		vis, _ := visibility(in.Audience)
+		ss, err := a.Polls.Schedule(c.UserContext(), u, at, polls.ParamsOf(in, poll, vis))
+		if err != nil {
+			return err
+		}
+		return c.JSON(scheduledEntity(ss))
+	}
+	if poll != nil {
+		in.Extra = a.Polls.WithPost(poll)
 	}
 	post, err := a.Posts.Create(c.UserContext(), u, in)
 	if err != nil {

@@ -77,7 +77,11 @@ func appendStatus(b []byte, s *Status) []byte {
 		b = appendStatus(b, s.Reblog)
 	}
 	b = append(b, `,"poll":`...)
-	b = appendAny(b, s.Poll)
+	if s.Poll == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendAny(b, s.Poll) // rare: encoding/json is fast enough
+	}
 	b = append(b, `,"card":`...)
 	b = appendCard(b, s.Card)
 	b = append(b, `,"language":`...)

@@ -3,11 +3,8 @@ package web
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -37,45 +34,22 @@ func (s *site) media(c *fiber.Ctx) error {
 	return c.SendStream(rc, int(info.Size))
 }
 
-// saveAvatar processes an upload into a picture and thumbnail, stores both under fresh
-// random keys, points the person at the new picture and removes the old files. The new
-// files are written before the switch and the old ones deleted after it, so the profile
-// never points at a missing picture.
+// saveAvatar processes an upload into a picture and thumbnail and makes it the person's
+// avatar (media.SaveAvatar: the new files are written before the switch and the old ones
+// removed after it).
 func (s *site) saveAvatar(ctx context.Context, a accounts.Actor, userID string, upload []byte) error {
 	av, err := media.ProcessAvatar(bytes.NewReader(upload), media.DefaultLimits())
 	if err != nil {
 		return avatarError(err)
 	}
-	full, thumb, err := avatarKeys(userID, av.ContentType)
-	if err != nil {
-		return err
+	leftover, err := media.SaveAvatar(ctx, s.Media, userID, av, func(ctx context.Context, key string) (string, error) {
+		return s.Accounts.SetAvatar(ctx, a, userID, key)
+	})
+	if leftover != nil {
+		// Only an orphan file is left behind: logged rather than shown to the person.
+		s.Log.Warn("could not delete avatar files", "user", userID, "err", leftover)
 	}
-	if err := s.Media.Put(ctx, full, bytes.NewReader(av.Full), av.ContentType); err != nil {
-		return err
-	}
-	if err := s.Media.Put(ctx, thumb, bytes.NewReader(av.Thumb), av.ContentType); err != nil {
-		s.deleteAvatar(ctx, full)
-		return err
-	}
-	old, err := s.Accounts.SetAvatar(ctx, a, userID, full)
-	if err != nil {
-		s.deleteAvatar(ctx, full)
-		return err
-	}
-	if old != "" && old != full {
-		s.deleteAvatar(ctx, old)
-	}
-	return nil
-}
-
-// deleteAvatar removes a picture and its thumbnail. A failure only leaves an orphan file
-// behind, so it is logged rather than shown to the person.
-func (s *site) deleteAvatar(ctx context.Context, full string) {
-	for _, k := range []string{full, thumbKey(full)} {
-		if err := s.Media.Delete(ctx, k); err != nil {
-			s.Log.Warn("could not delete old avatar file", "key", k, "err", err)
-		}
-	}
+	return err
 }
 
 // avatarError keeps the media package's message for people but makes sure the kind is the
@@ -88,19 +62,4 @@ func avatarError(err error) error {
 		return &errs.Error{Kind: errs.Invalid, Field: "avatar", Msg: errs.Message(err), Err: err}
 	}
 	return err
-}
-
-// avatarKeys makes the keys for a new picture: avatars/<user>/<random>.<ext> and the same
-// with -thumb. Keys must be lower case, hence the lowered ULID.
-func avatarKeys(userID, contentType string) (full, thumb string, err error) {
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		return "", "", err
-	}
-	ext := ".jpg"
-	if contentType == "image/png" {
-		ext = ".png"
-	}
-	base := "avatars/" + strings.ToLower(userID) + "/" + hex.EncodeToString(b)
-	return base + ext, base + "-thumb" + ext, nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/media"
 	"github.com/atrium-social/atrium/internal/orgs"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/server"
@@ -125,10 +126,7 @@ func avatarURL(u any, thumb bool) string {
 
 // thumbKey derives the thumbnail's key from the full picture's: same name, "-thumb" before
 // the extension. Only the full key is stored on the user.
-func thumbKey(full string) string {
-	ext := path.Ext(full)
-	return strings.TrimSuffix(full, ext) + "-thumb" + ext
-}
+func thumbKey(full string) string { return media.AvatarThumbKey(full) }
 
 // avatarView is the input of the "avatar" partial.
 type avatarView struct {

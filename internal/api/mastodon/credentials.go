@@ -1,10 +1,7 @@
 package mastodon
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"regexp"
@@ -256,43 +253,14 @@ func indexLess(a, b string) bool {
 	return errA == nil && errB != nil
 }
 
-// saveAvatar stores a processed picture as the web's profile settings do (web/media.go):
-// picture and thumbnail under fresh random keys avatars/<user>/<random>[-thumb].<ext>, then
-// the switch, then the old files removed, so the profile never points at a missing file.
-// The media store is the one posts write attachments to.
+// saveAvatar makes a processed picture the person's avatar, the way the web's profile
+// settings do (media.SaveAvatar), in the store posts write attachments to.
 func (a *api) saveAvatar(ctx context.Context, actor accounts.Actor, userID string, av *media.Avatar) error {
-	store := a.Posts.Media
-	b := make([]byte, 12)
-	if _, err := rand.Read(b); err != nil {
-		return err
-	}
-	ext := ".jpg"
-	if av.ContentType == "image/png" {
-		ext = ".png"
-	}
-	base := "avatars/" + strings.ToLower(userID) + "/" + hex.EncodeToString(b)
-	full, thumb := base+ext, base+"-thumb"+ext
-	if err := store.Put(ctx, full, bytes.NewReader(av.Full), av.ContentType); err != nil {
-		return err
-	}
-	if err := store.Put(ctx, thumb, bytes.NewReader(av.Thumb), av.ContentType); err != nil {
-		_ = store.Delete(ctx, full)
-		return err
-	}
-	old, err := a.Accounts.SetAvatar(ctx, actor, userID, full)
-	if err != nil {
-		_ = store.Delete(ctx, full)
-		_ = store.Delete(ctx, thumb)
-		return err
-	}
-	if old != "" && old != full {
-		// A failure only leaves an orphan file behind; the update itself succeeded.
-		_ = store.Delete(ctx, old)
-		if dot := strings.LastIndexByte(old, '.'); dot > 0 {
-			_ = store.Delete(ctx, old[:dot]+"-thumb"+old[dot:])
-		}
-	}
-	return nil
+	// An old file left behind is an orphan, not a failure of the update.
+	_, err := media.SaveAvatar(ctx, a.Posts.Media, userID, av, func(ctx context.Context, key string) (string, error) {
+		return a.Accounts.SetAvatar(ctx, actor, userID, key)
+	})
+	return err
 }
 
 // avatarFieldError answers a picture the media package refused with Mastodon's 422 on the

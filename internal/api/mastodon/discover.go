@@ -334,15 +334,6 @@ func (a *api) endorse(on bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		rels, err := a.Follows.Relationships(ctx, me.ID, []string{target.ID})
-		if err != nil {
-			return err
-		}
-		out, err := a.relationshipEntities(ctx, me.ID, rels)
-		if err != nil {
-			return err
-		}
-		out[0]["endorsed"] = on
-		return c.JSON(out[0])
+		return a.answerRelationship(c, me.ID, target.ID)
 	}
 }

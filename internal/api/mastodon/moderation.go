@@ -35,11 +35,7 @@ func (a *api) block(on bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		rels, err := a.Follows.Relationships(ctx, me.ID, []string{target.ID})
-		if err != nil {
-			return err
-		}
-		return c.JSON(relationship(rels[0]))
+		return a.answerRelationship(c, me.ID, target.ID)
 	}
 }
 

@@ -133,16 +133,23 @@ func (a *api) mute(on bool) fiber.Handler {
 		if err != nil {
 			return err
 		}
-		rels, err := a.Follows.Relationships(ctx, me.ID, []string{target.ID})
-		if err != nil {
-			return err
-		}
-		out, err := a.relationshipEntities(ctx, me.ID, rels)
-		if err != nil {
-			return err
-		}
-		return c.JSON(out[0])
+		return a.answerRelationship(c, me.ID, target.ID)
 	}
+}
+
+// answerRelationship answers an action on an account (follow, block, mute, pin and their
+// undoing) with the viewer's whole relationship to it as it now stands.
+func (a *api) answerRelationship(c *fiber.Ctx, viewerID, targetID string) error {
+	ctx := c.UserContext()
+	rels, err := a.Follows.Relationships(ctx, viewerID, []string{targetID})
+	if err != nil {
+		return err
+	}
+	out, err := a.relationshipEntities(ctx, viewerID, rels)
+	if err != nil {
+		return err
+	}
+	return c.JSON(out[0])
 }
 
 // mutes pages the muted accounts by account id, newest id first, with max_id.

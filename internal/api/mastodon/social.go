@@ -102,15 +102,7 @@ func (a *api) follow(on bool) fiber.Handler {
 		} else if err := a.Follows.Unfollow(c.UserContext(), me.ID, target.ID); err != nil {
 			return err
 		}
-		rels, err := a.Follows.Relationships(c.UserContext(), me.ID, []string{target.ID})
-		if err != nil {
-			return err
-		}
-		out, err := a.relationshipEntities(c.UserContext(), me.ID, rels)
-		if err != nil {
-			return err
-		}
-		return c.JSON(out[0])
+		return a.answerRelationship(c, me.ID, target.ID)
 	}
 }
 

@@ -153,5 +153,5 @@ func (s *site) revokeApp(c *fiber.Ctx) error {
 	if err := s.OAuth.RevokeApp(c.UserContext(), server.Actor(c), pv(c, "id")); err != nil {
 		return err
 	}
-	return s.redirect(c, "/settings/apps", "")
+	return s.redirect(c, "/settings/apps", "app_revoked")
 }

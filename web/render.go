@@ -485,6 +485,8 @@ func flashText(code string) string {
 		return "Post deleted."
 	case "post_edited":
 		return "Post updated."
+	case "app_revoked":
+		return "App signed out. It can no longer act for you; signing in again would ask you once more."
 	}
 	return groupFlashText(code)
 }

@@ -277,7 +277,7 @@ func TestOAuthFlow(t *testing.T) {
 	if st, _, _ := a.send("GET", "/api/v1/accounts/verify_credentials", nil, bearer(tok["access_token"].(string))...); st != 401 {
 		t.Errorf("token of a revoked app: %d", st)
 	}
-	if _, settings := b.Get("/settings/apps"); strings.Contains(settings, "Pocket Atrium") {
+	if _, settings := b.Get("/settings/apps"); strings.Contains(settings, "Pocket Atrium") || !strings.Contains(settings, "App signed out") {
 		t.Errorf("revoked app still listed")
 	}
 

@@ -25,58 +25,66 @@ type cachedScreen struct {
 	at time.Time
 }
 
-// screenCache holds recent screens by viewer, context and whether mutes apply.
+// screenCache holds recent screens by viewer, then by context and whether mutes apply.
+// Keyed by viewer first so that forgetting a viewer, which every write through the API
+// does, costs one map deletion however many viewers are cached.
 type screenCache struct {
-	mu sync.Mutex
-	m  map[screenKey]cachedScreen
+	mu    sync.Mutex
+	m     map[string]map[screenKey]cachedScreen
+	count int // screens held, for the bound
 }
 
 type screenKey struct {
-	viewer, context string
-	hideMuted       bool
+	context   string
+	hideMuted bool
 }
 
-func (sc *screenCache) get(k screenKey, now time.Time) *screen {
+func (sc *screenCache) get(viewer string, k screenKey, now time.Time) *screen {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if e, ok := sc.m[k]; ok && now.Sub(e.at) < screenTTL {
+	if e, ok := sc.m[viewer][k]; ok && now.Sub(e.at) < screenTTL {
 		return e.s
 	}
 	return nil
 }
 
-func (sc *screenCache) put(k screenKey, s *screen, now time.Time) {
+func (sc *screenCache) put(viewer string, k screenKey, s *screen, now time.Time) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	if sc.m == nil || len(sc.m) >= screenCacheMax {
-		sc.m = make(map[screenKey]cachedScreen)
+	if sc.m == nil || sc.count >= screenCacheMax {
+		sc.m, sc.count = make(map[string]map[screenKey]cachedScreen), 0
 	}
-	sc.m[k] = cachedScreen{s: s, at: now}
+	byKey := sc.m[viewer]
+	if byKey == nil {
+		byKey = make(map[screenKey]cachedScreen, 2)
+		sc.m[viewer] = byKey
+	}
+	if _, ok := byKey[k]; !ok {
+		sc.count++
+	}
+	byKey[k] = cachedScreen{s: s, at: now}
 }
 
 // forget drops every screen of viewer.
 func (sc *screenCache) forget(viewer string) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
-	for k := range sc.m {
-		if k.viewer == viewer {
-			delete(sc.m, k)
-		}
-	}
+	sc.count -= len(sc.m[viewer])
+	delete(sc.m, viewer)
 }
 
 // cachedScreenFor is screenFor through the cache. A screen is never changed once built, so
 // callers share it.
 func (a *api) cachedScreenFor(ctx context.Context, viewerID, context string, hideMuted bool) (*screen, error) {
-	k, now := screenKey{viewerID, context, hideMuted}, time.Now()
-	if s := a.screens.get(k, now); s != nil {
+	k, now := screenKey{context, hideMuted}, time.Now()
+	if s := a.screens.get(viewerID, k, now); s != nil {
 		return s, nil
 	}
 	s, err := a.screenFor(ctx, viewerID, context, hideMuted)
 	if err != nil {
 		return nil, err
 	}
-	a.screens.put(k, s, now)
+	a.screens.put(viewerID, k, s, now)
 	return s, nil
 }
 

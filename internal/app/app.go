@@ -211,7 +211,9 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		// Trends, suggestions, featured tags and endorsements (issue 8).
 		Discover: &discover.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts},
 		// Polls and scheduled statuses (issue 8); scheduled ones are published by a job.
-		Polls: n.newPolls()}
+		Polls: n.newPolls(),
+		// One cache of what each person hides, so the API and live events agree at once.
+		Screens: &mastodon.ScreenCache{}}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
 	n.Chat.Render = mastodon.NewChatRenderer(md)
 	if err := mastodon.Register(md); err != nil {

@@ -68,9 +68,14 @@ func checkGroupShape(t *testing.T, g map[string]any) {
 
 // eachEngine runs body on a fresh node on SQLite and, when installed, PostgreSQL.
 func eachEngine(t *testing.T, body func(t *testing.T, n *nodetest.Node)) {
+	eachEngineWith(t, nodetest.Options{Setup: true}, body)
+}
+
+// eachEngineWith is eachEngine with the node's options (o.DB is set per engine).
+func eachEngineWith(t *testing.T, o nodetest.Options, body func(t *testing.T, n *nodetest.Node)) {
 	for _, engine := range []string{"sqlite", "postgres"} {
 		t.Run(engine, func(t *testing.T) {
-			o := nodetest.Options{Setup: true}
+			o := o
 			if engine == "postgres" {
 				o.DB = pgtest.DSN(t)
 			}

@@ -104,7 +104,7 @@ func (a *api) chatRoutes(app *fiber.App) {
 
 // NewChatRenderer gives the chat service the API's shapes for its live events, so that a
 // message arriving live looks exactly like one read from GET .../messages.
-func NewChatRenderer(d Deps) chat.Renderer { return chatRenderer{api: &api{Deps: d}} }
+func NewChatRenderer(d Deps) chat.Renderer { return chatRenderer{api: newAPI(d)} }
 
 type chatRenderer struct{ api *api }
 

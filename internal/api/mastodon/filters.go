@@ -339,6 +339,10 @@ func timelineContext(route string) (context string, hideMuted bool) {
 		return "public", true
 	case "/api/v1/accounts/:id/statuses":
 		return "account", false
+	case "/api/v1/statuses/:id/context":
+		// As on Mastodon, a thread leaves out muted people's and blocked domains' replies and
+		// applies "thread" filters; the status asked for is always shown.
+		return "thread", true
 	}
 	return "", false
 }
@@ -472,6 +476,10 @@ func (a *api) screenNotifications(ctx context.Context, viewerID string, list []f
 			}
 		}
 		if st, ok := m["status"].(Status); ok {
+			if st.Reblog != nil { // apply marks the original: never one shared with others
+				orig := *st.Reblog
+				st.Reblog = &orig
+			}
 			if s.apply(&st) {
 				continue
 			}

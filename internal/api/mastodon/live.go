@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -23,7 +24,7 @@ type Live struct {
 
 // NewLive makes the publisher (notify.Live) for a node.
 func NewLive(d Deps, hub *realtime.Hub, log *slog.Logger) *Live {
-	return &Live{api: &api{Deps: d}, hub: hub, log: log}
+	return &Live{api: newAPI(d), hub: hub, log: log}
 }
 
 func (l *Live) publish(stream, kind, account string, v any) {
@@ -49,6 +50,10 @@ func (l *Live) Notified(n *notify.Notification) {
 	// builder only needs the viewer and the base URL.
 	list, err := l.api.notificationsFor(ctx, posts.ViewerOf(u), []notify.Notification{*n})
 	if err != nil || len(list) == 0 {
+		return
+	}
+	// The recipient's mutes, blocked domains and notification filters, as on the list.
+	if list, err = l.api.screenNotifications(ctx, n.AccountID, list); err != nil || len(list) == 0 {
 		return
 	}
 	// Streams are exact, as in Mastodon: "user" carries everything, "user:notification"
@@ -89,7 +94,18 @@ func (l *Live) NotifiedMany(ns []*notify.Notification) {
 		return
 	}
 	for _, n := range ns {
-		payload := bytes.ReplaceAll(b, []byte(placeholder), []byte(n.ID))
+		if !l.hub.Listening(realtime.StreamUser, n.AccountID) && !l.hub.Listening(realtime.StreamNotification, n.AccountID) {
+			continue
+		}
+		own := b
+		if screened, err := l.api.screenNotifications(ctx, n.AccountID, []fiber.Map{maps.Clone(list[0])}); err != nil || len(screened) == 0 {
+			continue // muted, a blocked domain, or a hide filter
+		} else if st, ok := screened[0]["status"].(Status); ok && len(st.Filtered) > 0 {
+			if own, err = json.Marshal(screened[0]); err != nil {
+				continue
+			}
+		}
+		payload := bytes.ReplaceAll(own, []byte(placeholder), []byte(n.ID))
 		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: realtime.KindNotification, Payload: payload, AccountID: n.AccountID})
 		l.hub.Publish(realtime.Event{Stream: realtime.StreamNotification, Kind: realtime.KindNotification, Payload: payload, AccountID: n.AccountID})
 	}
@@ -102,12 +118,14 @@ func (l *Live) PostPublished(p *posts.Post, feedAccounts []string) {
 		return // nobody connected who would receive it: skip the rendering
 	}
 	ctx := context.Background()
-	b, err := l.render(ctx, p)
+	st, b, err := l.render(ctx, p)
 	if err != nil {
 		return
 	}
 	for _, id := range feedAccounts {
-		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: realtime.KindUpdate, Payload: b, AccountID: id})
+		if own := l.screened(ctx, id, "home", st, b); own != nil {
+			l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: realtime.KindUpdate, Payload: own, AccountID: id})
+		}
 	}
 	if p.ReblogOfID != nil || p.InReplyToID != nil {
 		return
@@ -209,27 +227,72 @@ func (l *Live) PostChanged(p *posts.Post, deleted bool) {
 		}
 		return
 	}
-	b, err := l.render(ctx, p)
+	st, b, err := l.render(ctx, p)
 	if err != nil {
 		return
 	}
 	kind := realtime.KindStatusUpdate
 	for _, id := range audience {
-		l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: kind, Payload: b, AccountID: id})
+		// "thread": an edit or comment updates an open thread as well as the feed.
+		if own := l.screened(ctx, id, "thread", st, b); own != nil {
+			l.hub.Publish(realtime.Event{Stream: realtime.StreamUser, Kind: kind, Payload: own, AccountID: id})
+		}
 	}
 }
 
 // render is a post as every viewer sees it: rendered for its author, without the author's own
 // reaction, share and bookmark marks (a live event goes to many people at once).
-func (l *Live) render(ctx context.Context, p *posts.Post) ([]byte, error) {
+func (l *Live) render(ctx context.Context, p *posts.Post) (*Status, []byte, error) {
 	author, err := l.api.Accounts.Lookup(ctx, p.AuthorID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st, err := l.api.status(ctx, posts.ViewerOf(author), p)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	st.Reblogged, st.Favourited, st.Bookmarked = false, false, false
-	return json.Marshal(st)
+	b, err := json.Marshal(st)
+	return &st, b, err
+}
+
+// screened is what a status event carries to one recipient, as their timeline page would
+// show it (filters.go): the shared rendering, a copy marked `filtered` when a warn filter
+// matches, or nil when their mutes, blocked domains, exclusive lists or a hide filter leave
+// it out. Only connected recipients are screened; their screens are cached (screencache.go),
+// so an event costs no query for people whose screen was built in the last 10 s.
+func (l *Live) screened(ctx context.Context, accountID, context string, st *Status, shared []byte) []byte {
+	if l.api.Filters == nil || !l.hub.Listening(realtime.StreamUser, accountID) {
+		return shared
+	}
+	s, err := l.api.cachedScreenFor(ctx, accountID, context, true)
+	if err != nil {
+		l.log.Warn("live: screen", "account", accountID, "err", err)
+		return shared // filters and mutes are preferences; the event is still the viewer's to see
+	}
+	if s.hidesAccount(&st.Account) || (st.Reblog != nil && s.hidesAccount(&st.Reblog.Account)) {
+		return nil
+	}
+	if context == "home" && s.exclusive[st.Account.ID] {
+		return nil // read on its exclusive list instead
+	}
+	if s.matcher.Empty() {
+		return shared
+	}
+	own := *st // apply marks what it matches: never on the shared rendering
+	if own.Reblog != nil {
+		orig := *own.Reblog
+		own.Reblog = &orig
+	}
+	if s.apply(&own) {
+		return nil
+	}
+	if len(own.Filtered) == 0 && (own.Reblog == nil || len(own.Reblog.Filtered) == 0) {
+		return shared
+	}
+	b, err := json.Marshal(own)
+	if err != nil {
+		return nil
+	}
+	return b
 }

@@ -64,6 +64,9 @@ type Deps struct {
 	Filters      *filters.Service  // nil: no filters, mutes or domain blocks (filters.go, mutes.go)
 	Discover     *discover.Service // nil: no trends, suggestions, featured tags or endorsements (discover.go)
 	Polls        *polls.Service    // nil: no polls or scheduled statuses (polls.go, scheduled.go)
+	// Screens caches what each viewer hides (screencache.go). Share one between Register and
+	// NewLive, so a new filter or mute applies to live events at once; nil: each keeps its own.
+	Screens *ScreenCache
 }
 
 type api struct {
@@ -72,13 +75,23 @@ type api struct {
 	// jsonBufs recycles the buffers statuses are encoded into (writeStatuses): a page is
 	// ~45 KB, and allocating one per page fed the garbage collector.
 	jsonBufs sync.Pool
-	// screens caches what each viewer hides on timelines (screencache.go).
-	screens screenCache
+	// screens caches what each viewer hides on timelines (screencache.go); Deps.Screens.
+	screens *ScreenCache
+}
+
+// newAPI is the one way an api is made, so every one has its screen cache.
+func newAPI(d Deps) *api {
+	a := &api{Deps: d, screens: d.Screens}
+	if a.screens == nil {
+		a.screens = &ScreenCache{}
+	}
+	return a
 }
 
 // Register mounts the client API routes.
 func Register(d Deps) error {
-	a := &api{Deps: d, placeholder: placeholderPNG()}
+	a := newAPI(d)
+	a.placeholder = placeholderPNG()
 	app := d.Server.App
 	app.Use("/api", a.forgetScreensAfterWrites)
 	app.Get("/api/v1/instance", a.instanceV1)

@@ -25,10 +25,11 @@ type cachedScreen struct {
 	at time.Time
 }
 
-// screenCache holds recent screens by viewer, then by context and whether mutes apply.
+// ScreenCache holds recent screens by viewer, then by context and whether mutes apply.
 // Keyed by viewer first so that forgetting a viewer, which every write through the API
-// does, costs one map deletion however many viewers are cached.
-type screenCache struct {
+// does, costs one map deletion however many viewers are cached. The zero value is ready;
+// the API and the live events (Live) share one, so a change clears both at once.
+type ScreenCache struct {
 	mu    sync.Mutex
 	m     map[string]map[screenKey]cachedScreen
 	count int // screens held, for the bound
@@ -39,7 +40,7 @@ type screenKey struct {
 	hideMuted bool
 }
 
-func (sc *screenCache) get(viewer string, k screenKey, now time.Time) *screen {
+func (sc *ScreenCache) get(viewer string, k screenKey, now time.Time) *screen {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if e, ok := sc.m[viewer][k]; ok && now.Sub(e.at) < screenTTL {
@@ -48,7 +49,7 @@ func (sc *screenCache) get(viewer string, k screenKey, now time.Time) *screen {
 	return nil
 }
 
-func (sc *screenCache) put(viewer string, k screenKey, s *screen, now time.Time) {
+func (sc *ScreenCache) put(viewer string, k screenKey, s *screen, now time.Time) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if sc.m == nil || sc.count >= screenCacheMax {
@@ -66,7 +67,7 @@ func (sc *screenCache) put(viewer string, k screenKey, s *screen, now time.Time)
 }
 
 // forget drops every screen of viewer.
-func (sc *screenCache) forget(viewer string) {
+func (sc *ScreenCache) forget(viewer string) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	sc.count -= len(sc.m[viewer])

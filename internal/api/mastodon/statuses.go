@@ -230,6 +230,12 @@ func (a *api) statusContext(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if as, err = a.screenStatuses(c, v, as); err != nil {
+		return err
+	}
+	if ds, err = a.screenStatuses(c, v, ds); err != nil {
+		return err
+	}
 	return c.JSON(fiber.Map{"ancestors": as, "descendants": ds})
 }
 

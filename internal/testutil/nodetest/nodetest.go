@@ -67,6 +67,10 @@ type Options struct {
 	// Manual leaves background work off: jobs run only when the test calls Settle, so
 	// federation tests are deterministic and never sleep.
 	Manual bool
+	// Serve serves the node with its own server (fasthttp, as `atrium serve` does) instead
+	// of net/http's test server: websockets (the streaming API) need it. HTTP then holds
+	// only the URL and listener. Background work always runs (Manual does not apply).
+	Serve bool
 }
 
 // AdminPassword is the password of the admin that Setup creates.
@@ -99,13 +103,21 @@ func Start(t testing.TB, o Options) *Node {
 	if err != nil {
 		t.Fatalf("start node: %v", err)
 	}
-	hs.Config.Handler = n.Handler()
-	hs.Start()
 	ctx, cancel := context.WithCancel(context.Background())
-	if !o.Manual {
+	stopHTTP := hs.Close
+	if o.Serve {
+		served := make(chan struct{})
+		go func() { defer close(served); _ = n.Serve(ctx, hs.Listener) }()
+		hs = &httptest.Server{URL: "http://" + hs.Listener.Addr().String(), Listener: hs.Listener}
+		stopHTTP = func() { cancel(); <-served }
+	} else {
+		hs.Config.Handler = n.Handler()
+		hs.Start()
+	}
+	if !o.Manual && !o.Serve { // Serve starts the background work itself
 		n.Start(ctx)
 	}
-	t.Cleanup(func() { hs.Close(); cancel(); n.Close() })
+	t.Cleanup(func() { stopHTTP(); cancel(); n.Close() })
 	tn := &Node{Node: n, HTTP: hs, Mail: mb}
 	if o.Setup {
 		org := o.OrgName

@@ -240,7 +240,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 // newPolls makes the polls service and registers the job that publishes scheduled statuses
 // (through posts.Create, then link previews as the API does).
 func (n *Node) newPolls() *polls.Service {
-	ps := &polls.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts, Accounts: n.Accounts, Jobs: n.Jobs}
+	ps := &polls.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts, Accounts: n.Accounts, Jobs: n.Jobs, Ended: n.Notify.PollEnded}
 	ps.RegisterJobs(n.Jobs, n.fetchPreviews)
 	return ps
 }

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/testutil/nodetest"
 )
 
@@ -294,5 +296,27 @@ func TestOAuthFlow(t *testing.T) {
 	}
 	if resp, _ := b.Get("/settings/apps"); resp.StatusCode != 303 {
 		t.Errorf("still signed in after force_login: %d", resp.StatusCode)
+	}
+}
+
+// A token with only the "profile" scope (apps that merely sign people in) reads the signed-in
+// account and nothing else, as on Mastodon.
+func TestProfileScopeOpensVerifyCredentialsOnly(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Options{Setup: true})
+	alice := n.NewUser(t, "alice")
+	tok, _, err := n.Accounts.CreateToken(context.Background(), accounts.CLIActor(), alice.User.ID, "sign-in only", "profile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	profile := *alice
+	profile.Token = tok
+	var acc, e map[string]any
+	if resp := profile.Call("GET", "/api/v1/accounts/verify_credentials", nil, &acc); resp.StatusCode != 200 || acc["id"] != alice.User.ID {
+		t.Fatalf("verify_credentials with profile: %d %v", resp.StatusCode, acc)
+	}
+	for _, path := range []string{"/api/v1/timelines/home", "/api/v1/accounts/" + alice.User.ID, "/api/v1/notifications"} {
+		if resp := profile.Call("GET", path, nil, &e); resp.StatusCode != 403 || e["error"] != "This action is outside the authorized scopes" {
+			t.Fatalf("%s with profile only: %d %v", path, resp.StatusCode, e)
+		}
 	}
 }

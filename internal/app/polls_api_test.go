@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atrium-social/atrium/internal/testutil/nodetest"
+	"github.com/atrium-social/atrium/internal/testutil/pgtest"
 )
 
 // TestPollsAPI: polls created with a status (JSON and form), shown on the status and at
@@ -120,4 +121,66 @@ func TestPollsAPI(t *testing.T) {
 		c.expect(alice.Call("POST", "/api/v1/statuses", map[string]any{"status": "x", "media_ids": []string{"1"},
 			"poll": map[string]any{"options": []string{"a", "b"}, "expires_in": 600}}, &e), 422, e, "poll with media")
 	})
+}
+
+// TestPollEndedNotifications: when a poll ends, its voters and its author get Mastodon's
+// "poll" notification about the post (with the final results); people who did not vote get
+// nothing, and the job running again tells nobody twice.
+func TestPollEndedNotifications(t *testing.T) {
+	for _, engine := range []string{"sqlite", "postgres"} {
+		t.Run(engine, func(t *testing.T) {
+			o := nodetest.Options{Setup: true, Manual: true}
+			if engine == "postgres" {
+				o.DB = pgtest.DSN(t)
+			}
+			n := nodetest.Start(t, o)
+			c := caller{t}
+			alice, bob, carol, dave := n.NewUser(t, "alice"), n.NewUser(t, "bob"), n.NewUser(t, "carol"), n.NewUser(t, "dave")
+			var st map[string]any
+			c.expect(alice.Call("POST", "/api/v1/statuses", map[string]any{"status": "Offsite venue?",
+				"poll": map[string]any{"options": []string{"Lake", "City"}, "expires_in": 300}}, &st), 200, nil, "create")
+			pollID := st["poll"].(map[string]any)["id"].(string)
+			for _, who := range []*nodetest.API{bob, carol} {
+				c.expect(who.Call("POST", "/api/v1/polls/"+pollID+"/votes", map[string]any{"choices": []int{0}}, nil), 200, nil, "vote")
+			}
+			nodetest.Settle(t, n) // not due yet: nobody is told
+			var ns []map[string]any
+			c.expect(bob.Call("GET", "/api/v1/notifications?types[]=poll", nil, &ns), 200, nil, "before the end")
+			if len(ns) != 0 {
+				t.Fatalf("poll notification before the end: %v", ns)
+			}
+
+			ctx := context.Background()
+			if _, err := n.DB.NewUpdate().Table("polls").Set("expires_at = ?", time.Now().UTC().Add(-time.Second)).
+				Where("id = ?", pollID).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+			dueNow(t, n)
+			nodetest.Settle(t, n)
+			for _, who := range []*nodetest.API{alice, bob, carol} {
+				c.expect(who.Call("GET", "/api/v1/notifications?types[]=poll", nil, &ns), 200, nil, "after the end")
+				if len(ns) != 1 || ns[0]["type"] != "poll" || ns[0]["account"].(map[string]any)["id"] != alice.User.ID {
+					t.Fatalf("%s's poll notifications: %v", who.User.Username, ns)
+				}
+				p := ns[0]["status"].(map[string]any)["poll"].(map[string]any)
+				if p["expired"] != true || p["votes_count"] != 2.0 {
+					t.Fatalf("%s's ended poll: %v", who.User.Username, p)
+				}
+			}
+			c.expect(dave.Call("GET", "/api/v1/notifications", nil, &ns), 200, nil, "dave")
+			if len(ns) != 0 {
+				t.Fatalf("dave did not vote, but: %v", ns)
+			}
+
+			// The job again (as after a crash before it was marked done): no second notice.
+			if err := n.Jobs.Enqueue(ctx, n.DB, "polls.ended", map[string]string{"poll_id": pollID}); err != nil {
+				t.Fatal(err)
+			}
+			nodetest.Settle(t, n)
+			c.expect(bob.Call("GET", "/api/v1/notifications?types[]=poll", nil, &ns), 200, nil, "after a rerun")
+			if len(ns) != 1 {
+				t.Fatalf("rerun told bob again: %v", ns)
+			}
+		})
+	}
 }

@@ -27,6 +27,7 @@ const (
 	Share        = "reblog"
 	Follow       = "follow"
 	Announcement = "announcement"
+	Poll         = "poll" // a poll one voted in or wrote has ended
 )
 
 // Notification is one row.
@@ -95,8 +96,8 @@ func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, po
 // insert writes n (its id and time are set here).
 func (s *Service) insert(ctx context.Context, tx bun.IDB, n *Notification) error {
 	to, from := n.AccountID, n.FromID
-	if to == from || to == "" {
-		return nil // nobody is notified of their own acts
+	if (to == from && n.Kind != Poll) || to == "" {
+		return nil // nobody is notified of their own acts, but for their poll's end
 	}
 	now := s.Clock.Now()
 	n.ID, n.CreatedAt = ids.New(now), now
@@ -396,4 +397,13 @@ func (s *Service) Dismiss(ctx context.Context, accountID, id string) error {
 func (s *Service) Clear(ctx context.Context, accountID string) error {
 	_, err := s.DB.NewDelete().Model((*Notification)(nil)).Where("account_id = ?", accountID).Exec(ctx)
 	return err
+}
+
+// PollEnded tells the voters in p's poll, and its author, that it has ended: Mastodon's
+// "poll" notification, from the author, about the post.
+func (s *Service) PollEnded(ctx context.Context, tx bun.IDB, p *posts.Post, voters []string) error {
+	if err := s.addMany(ctx, tx, voters, Poll, p.AuthorID, &p.ID, nil); err != nil {
+		return err
+	}
+	return s.add(ctx, tx, p.AuthorID, Poll, p.AuthorID, &p.ID, "")
 }

@@ -38,6 +38,16 @@ type Service struct {
 	Posts    *posts.Service
 	Accounts *accounts.Service
 	Jobs     *jobs.Queue // publishes scheduled statuses; nil refuses scheduling
+	// Ended tells the voters and the author that the poll of post p ended (Mastodon's "poll"
+	// notification), in the job's transaction; nil: nobody is told.
+	Ended func(ctx context.Context, tx bun.IDB, p *posts.Post, voters []string) error
+}
+
+// JobEnded is the job that tells people a poll ended; it runs at the poll's end.
+const JobEnded = "polls.ended"
+
+type endedJob struct {
+	PollID string `json:"poll_id"`
 }
 
 // Spec is a poll as submitted with a post.
@@ -137,8 +147,47 @@ func (e *extra) Write(ctx context.Context, tx bun.IDB, p *posts.Post) error {
 	}
 	pl := &Poll{ID: ids.New(p.CreatedAt), PostID: p.ID, AuthorID: p.AuthorID, OptionsJSON: string(opts),
 		ExpiresAt: p.CreatedAt.Add(e.spec.ExpiresIn).UTC(), Multiple: e.spec.Multiple, HideTotals: e.spec.HideTotals, CreatedAt: p.CreatedAt}
-	_, err = tx.NewInsert().Model(pl).Exec(ctx)
-	return err
+	if _, err = tx.NewInsert().Model(pl).Exec(ctx); err != nil {
+		return err
+	}
+	if e.s.Jobs == nil || e.s.Ended == nil {
+		return nil
+	}
+	// Queued with the poll, so the notice is as durable as the poll; dedupe by poll.
+	return e.s.Jobs.Enqueue(ctx, tx, JobEnded, endedJob{PollID: pl.ID}, jobs.RunAt(pl.ExpiresAt), jobs.Dedupe("poll-ended:"+pl.ID))
+}
+
+// ended tells the voters and the author that a poll ended. A poll deleted with its post
+// meanwhile tells nobody; the notifications are written once, with the job's completion.
+func (s *Service) ended(ctx context.Context, ej endedJob) error {
+	return s.DB.Tx(ctx, func(ctx context.Context, tx bun.Tx) error {
+		pl := new(Poll)
+		if err := tx.NewSelect().Model(pl).Where("id = ?", ej.PollID).Scan(ctx); err != nil {
+			if errs.Is(db.Err(err, "poll"), errs.NotFound) {
+				return nil
+			}
+			return err
+		}
+		p := new(posts.Post)
+		if err := tx.NewSelect().Model(p).Where("id = ?", pl.PostID).Scan(ctx); err != nil {
+			if errs.Is(db.Err(err, "post"), errs.NotFound) {
+				return nil
+			}
+			return err
+		}
+		// A job that ran but was not marked done (a crash between) runs again: the author's
+		// notice, always written, says it already ran.
+		told, err := tx.NewSelect().Table("notifications").Where("account_id = ? AND kind = 'poll' AND post_id = ?", p.AuthorID, p.ID).Exists(ctx)
+		if err != nil || told {
+			return err
+		}
+		var voters []string
+		if err := tx.NewSelect().Table("poll_votes").ColumnExpr("DISTINCT account_id").Where("poll_id = ?", pl.ID).
+			Scan(ctx, &voters); err != nil {
+			return err
+		}
+		return s.Ended(ctx, tx, p, voters)
+	})
 }
 
 // WithPost returns what posts.NewPost.Extra needs to create the poll of spec (already

@@ -224,9 +224,19 @@ func (s *Service) Unschedule(ctx context.Context, u *accounts.User, id string) e
 	return nil
 }
 
-// RegisterJobs installs the publishing job. PostCreated is called with each published post
+// RegisterJobs installs the publishing job and the poll-ended job. PostCreated is called with each published post
 // (link previews, as the API does after creating one); nil skips it.
 func (s *Service) RegisterJobs(q *jobs.Queue, postCreated func(ctx context.Context, p *posts.Post)) {
+	q.Handle(JobEnded, func(ctx context.Context, j *jobs.Job) error {
+		var ej endedJob
+		if err := j.Decode(&ej); err != nil {
+			return jobs.Permanent(err)
+		}
+		if s.Ended == nil {
+			return nil
+		}
+		return s.ended(ctx, ej)
+	})
 	q.Handle(JobPublish, func(ctx context.Context, j *jobs.Job) error {
 		var pj publishJob
 		if err := j.Decode(&pj); err != nil {

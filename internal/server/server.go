@@ -278,14 +278,25 @@ func RequireAdmin(c *fiber.Ctx) error {
 }
 
 // RequireScope guards API routes by token scope; cookie sessions carry every scope.
-func RequireScope(scope string) fiber.Handler {
+func RequireScope(scope string) fiber.Handler { return RequireAnyScope(scope) }
+
+// RequireAnyScope is RequireScope for a route that any one of scopes opens: Mastodon's
+// verify_credentials answers a token with read:accounts or with only "profile" (the scope
+// for apps that merely sign people in).
+func RequireAnyScope(scopes ...string) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		if CurrentUser(c) == nil {
 			return errs.E(errs.Unauthorized, "The access token is invalid")
 		}
-		if t := CurrentToken(c); t != nil && !accounts.HasScope(t.Scopes, scope) {
-			return errs.E(errs.Forbidden, "This action is outside the authorized scopes")
+		t := CurrentToken(c)
+		if t == nil {
+			return c.Next() // a browser session: the person themselves
 		}
-		return c.Next()
+		for _, sc := range scopes {
+			if accounts.HasScope(t.Scopes, sc) {
+				return c.Next()
+			}
+		}
+		return errs.E(errs.Forbidden, "This action is outside the authorized scopes")
 	}
 }

@@ -96,7 +96,7 @@ func Register(d Deps) error {
 	app.Use("/api", a.forgetScreensAfterWrites)
 	app.Get("/api/v1/instance", a.instanceV1)
 	app.Get("/api/v2/instance", a.instanceV2)
-	app.Get("/api/v1/accounts/verify_credentials", server.RequireScope("read:accounts"), a.verifyCredentials)
+	app.Get("/api/v1/accounts/verify_credentials", server.RequireAnyScope("read:accounts", "profile"), a.verifyCredentials)
 	for _, p := range []string{"/avatars/missing.png", "/headers/missing.png"} {
 		app.Get(p, a.missingImage)
 	}

@@ -200,9 +200,11 @@ func (p *params) fieldsAttributes() (rows []Field, present bool, err error) {
 		}
 		return rows, true, nil
 	}
-	// Forms: gather every key/value pair, urlencoded and multipart alike.
+	// Forms: gather every key/value pair, urlencoded and multipart alike, and the query string
+	// (Rails reads parameters there for any method, and some apps send them so).
 	var pairs [][2]string
 	p.c.Request().PostArgs().VisitAll(func(k, v []byte) { pairs = append(pairs, [2]string{string(k), string(v)}) })
+	p.c.Context().QueryArgs().VisitAll(func(k, v []byte) { pairs = append(pairs, [2]string{string(k), string(v)}) })
 	if form, err := p.c.MultipartForm(); err == nil && form != nil {
 		for k, vs := range form.Value {
 			for _, v := range vs {

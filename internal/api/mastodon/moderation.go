@@ -69,6 +69,9 @@ func (a *api) report(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if p.str("account_id") == "" {
+		return errs.Field("account_id", "name the account you report (account_id)")
+	}
 	target, err := a.Accounts.Lookup(ctx, p.str("account_id"))
 	if err != nil {
 		return errNotFound()

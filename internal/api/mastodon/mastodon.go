@@ -140,7 +140,10 @@ func (a *api) verifyCredentials(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	acc := a.account(u, a.BaseURL(c.UserContext()))
+	acc, err := a.accountWithCounts(c.UserContext(), u)
+	if err != nil {
+		return err
+	}
 	acc.Source = &Source{Privacy: "private", Language: "en", Note: u.Bio, Fields: acc.Fields}
 	role := Role{ID: "0", Name: "", Permissions: "0"}
 	if u.IsAdmin() {
@@ -160,7 +163,10 @@ func (a *api) getAccount(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	acc := a.account(u, a.BaseURL(c.UserContext()))
+	acc, err := a.accountWithCounts(c.UserContext(), u)
+	if err != nil {
+		return err
+	}
 	if !server.CurrentUser(c).IsAdmin() && server.CurrentUser(c).ID != u.ID {
 		acc.Atrium.Phone = "" // phone numbers stay on the directory page, not in app caches
 	}

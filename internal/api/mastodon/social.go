@@ -56,7 +56,11 @@ func (a *api) lookup(c *fiber.Ctx) error {
 	if err != nil {
 		return errNotFound()
 	}
-	return c.JSON(a.account(u, a.BaseURL(c.UserContext())))
+	acc, err := a.accountWithCounts(c.UserContext(), u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(acc)
 }
 
 func (a *api) relationships(c *fiber.Ctx) error {

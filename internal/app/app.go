@@ -59,6 +59,7 @@ import (
 	"github.com/atrium-social/atrium/internal/polls"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
+	"github.com/atrium-social/atrium/internal/push"
 	"github.com/atrium-social/atrium/internal/realtime"
 	"github.com/atrium-social/atrium/internal/realtime/pgbridge"
 	"github.com/atrium-social/atrium/internal/reports"
@@ -113,6 +114,8 @@ type Node struct {
 	ChatFed  *chatfed.Fed
 	// RemoteMedia copies partners' images to this node's media store.
 	RemoteMedia *remotemedia.Cache
+	// Push sends Web Push notifications to Mastodon apps' and browsers' subscriptions.
+	Push *push.Service
 
 	handlerOnce sync.Once
 	handler     http.Handler
@@ -212,6 +215,7 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		Discover: &discover.Service{DB: n.DB, Clock: n.Clock, Posts: n.Posts},
 		// Polls and scheduled statuses (issue 8); scheduled ones are published by a job.
 		Polls: n.newPolls(),
+		Push:  n.Push, // Web Push subscriptions (push.go)
 		// One cache of what each person hides, so the API and live events agree at once.
 		Screens: &mastodon.ScreenCache{}}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)
@@ -302,6 +306,12 @@ func (n *Node) buildSocial(o Options) {
 	n.Groups.AddHook(n.Notify)
 	n.Notify.GroupCloseFollowers = n.Groups.CloseFollowers
 	n.Follows.Hooks = []follows.Hook{n.Posts, n.Notify}
+	// Web Push: notifications queue pushes in the transaction that writes them; delivery runs
+	// in the job queue through the SSRF-safe client. http:// endpoints only on test networks.
+	n.Push = &push.Service{DB: n.DB, Clock: n.Clock, Log: n.Log, Jobs: n.Jobs, HTTP: n.Outbound, Accounts: n.Accounts,
+		BaseURL: n.URL, Type: mastodon.NotificationType, AllowHTTP: n.Cfg.AllowInsecureHTTP && len(n.Cfg.AllowPrivateNets) > 0}
+	n.Push.RegisterJobs(n.Jobs)
+	n.Notify.Push = n.Push
 	n.Reports = &reports.Service{DB: n.DB, Clock: n.Clock}
 	n.Jobs.Handle("link_preview", func(ctx context.Context, j *jobs.Job) error {
 		var u string

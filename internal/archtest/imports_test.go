@@ -35,6 +35,7 @@ var features = map[string][]string{
 	"internal/reports":  {"internal/posts", "internal/follows", "internal/notify"},
 	"internal/media":    {"internal/accounts", "internal/posts"},
 	"internal/previews": {"internal/posts"},
+	"internal/push":     {"internal/chat", "internal/groups"},
 	"internal/jobs":     {"internal/posts", "internal/accounts"},
 	"internal/markup":   {"internal/posts", "internal/accounts"},
 	"internal/realtime": {"internal/posts", "internal/accounts"},

@@ -87,6 +87,16 @@ type Service struct {
 	// GroupCloseFollowers lists the local members who follow a group closely (nil: no
 	// groups); they are told of every new post in it.
 	GroupCloseFollowers func(ctx context.Context, tx bun.IDB, groupID string) ([]string, error)
+	// Push is told of new notifications inside the transaction that wrote them, so Web Push
+	// work is queued with them or not at all (nil: no Web Push). An interface, because the
+	// push package reads notifications and importing it here would be a cycle.
+	Push Pusher
+}
+
+// Pusher queues Web Push work for notifications just written through tx. It must stay cheap
+// when nobody subscribed: addMany may notify a whole company at once.
+type Pusher interface {
+	Notified(ctx context.Context, tx bun.IDB, ns []*Notification) error
 }
 
 func (s *Service) add(ctx context.Context, tx bun.IDB, to, kind, from string, postID *string, emoji string) error {
@@ -117,6 +127,11 @@ func (s *Service) insert(ctx context.Context, tx bun.IDB, n *Notification) error
 	}
 	if inserted, err := res.RowsAffected(); err != nil || inserted == 0 {
 		return err
+	}
+	if s.Push != nil {
+		if err := s.Push.Notified(ctx, tx, []*Notification{n}); err != nil {
+			return err
+		}
 	}
 	if s.Live != nil {
 		db.AfterCommit(ctx, func() { s.Live.Notified(n) })
@@ -164,6 +179,11 @@ func (s *Service) addMany(ctx context.Context, tx bun.IDB, to []string, kind, fr
 			return err
 		}
 		all = append(all, batch...)
+	}
+	if s.Push != nil && len(all) > 0 {
+		if err := s.Push.Notified(ctx, tx, all); err != nil {
+			return err
+		}
 	}
 	if s.Live != nil && len(all) > 0 {
 		db.AfterCommit(ctx, func() { s.Live.NotifiedMany(all) })

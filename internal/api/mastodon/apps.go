@@ -63,7 +63,9 @@ func (a *api) createApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(appJSON(app, secret))
+	m := appJSON(app, secret)
+	m["vapid_key"] = a.vapidKey(c.UserContext()) // what browsers subscribe with (push.go)
+	return c.JSON(m)
 }
 
 func cloneAll(v []string) []string {
@@ -80,7 +82,9 @@ func (a *api) verifyApp(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(appJSON(app, ""))
+	m := appJSON(app, "")
+	m["vapid_key"] = a.vapidKey(c.UserContext())
+	return c.JSON(m)
 }
 
 // clientCredentials reads the client's id and secret from HTTP Basic (RFC 6749 2.3.1: each

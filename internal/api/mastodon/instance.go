@@ -67,6 +67,7 @@ func (a *api) instanceV2(c *fiber.Ctx) error {
 	cfg := configuration()
 	cfg["urls"] = fiber.Map{"streaming": streamingURL(f.base)}
 	cfg["translation"] = fiber.Map{"enabled": false}
+	cfg["vapid"] = fiber.Map{"public_key": a.vapidKey(c.UserContext())} // Web Push (push.go)
 	return c.JSON(fiber.Map{
 		"domain": f.host, "title": f.org.Name, "version": Version, "source_url": "https://github.com/atrium-social/atrium",
 		"description":   f.org.Description,

@@ -26,6 +26,7 @@ import (
 	"github.com/atrium-social/atrium/internal/polls"
 	"github.com/atrium-social/atrium/internal/posts"
 	"github.com/atrium-social/atrium/internal/previews"
+	"github.com/atrium-social/atrium/internal/push"
 	"github.com/atrium-social/atrium/internal/reports"
 	"github.com/atrium-social/atrium/internal/server"
 )
@@ -64,6 +65,7 @@ type Deps struct {
 	Filters      *filters.Service  // nil: no filters, mutes or domain blocks (filters.go, mutes.go)
 	Discover     *discover.Service // nil: no trends, suggestions, featured tags or endorsements (discover.go)
 	Polls        *polls.Service    // nil: no polls or scheduled statuses (polls.go, scheduled.go)
+	Push         *push.Service     // nil: no Web Push subscriptions, and no vapid_key (push.go)
 	// Screens caches what each viewer hides (screencache.go). Share one between Register and
 	// NewLive, so a new filter or mute applies to live events at once; nil: each keeps its own.
 	Screens *ScreenCache
@@ -117,6 +119,7 @@ func Register(d Deps) error {
 	a.notificationV2Routes(app) // notifications_v2.go
 	a.pollRoutes(app)           // polls.go
 	a.scheduledRoutes(app)      // scheduled.go
+	a.pushRoutes(app)           // push.go
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

@@ -30,20 +30,88 @@ func readParams(c *fiber.Ctx) (*params, error) {
 
 func (p *params) str(name string) string {
 	if v, ok := p.body[name]; ok {
-		switch t := v.(type) {
-		case string:
-			return t
-		case float64:
-			return strconv.FormatFloat(t, 'f', -1, 64)
-		case bool:
-			return strconv.FormatBool(t)
-		}
-		return ""
+		return scalar(v)
 	}
 	if v := p.c.FormValue(name); v != "" {
 		return v
 	}
 	return p.c.Query(name)
+}
+
+// scalar is a JSON string, number or boolean as text ("" for anything else).
+func scalar(v any) string {
+	switch t := v.(type) {
+	case string:
+		return t
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(t)
+	}
+	return ""
+}
+
+// nested reads a parameter inside objects, e.g. nested("subscription", "keys", "auth"):
+// from a JSON body {"subscription": {"keys": {"auth": ...}}}, or named with brackets
+// ("subscription[keys][auth]") in a form, the query or a flat JSON body, as Rails apps send.
+func (p *params) nested(path ...string) string {
+	var cur any = p.body
+	for _, k := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			cur = nil
+			break
+		}
+		cur = m[k]
+	}
+	if cur != nil {
+		return scalar(cur)
+	}
+	return p.str(bracketName(path))
+}
+
+// nestedKeys lists the names given inside an object parameter, e.g. nestedKeys("data",
+// "alerts") → mention, follow...: so unknown names can be refused rather than ignored.
+func (p *params) nestedKeys(path ...string) []string {
+	var out []string
+	var cur any = p.body
+	for _, k := range path {
+		m, _ := cur.(map[string]any)
+		cur = m[k]
+	}
+	if m, ok := cur.(map[string]any); ok {
+		for k := range m {
+			out = append(out, k)
+		}
+	}
+	prefix := bracketName(path) + "["
+	visit := func(k, _ []byte) {
+		if name, ok := strings.CutPrefix(string(k), prefix); ok {
+			if name, ok = strings.CutSuffix(name, "]"); ok && !strings.ContainsAny(name, "[]") {
+				out = append(out, name)
+			}
+		}
+	}
+	for k := range p.body {
+		visit([]byte(k), nil)
+	}
+	if form, err := p.c.MultipartForm(); err == nil && form != nil {
+		for k := range form.Value {
+			visit([]byte(k), nil)
+		}
+	}
+	p.c.Request().PostArgs().VisitAll(visit)
+	p.c.Context().QueryArgs().VisitAll(visit)
+	return out
+}
+
+// bracketName is a nested parameter's form name: a, b, c → a[b][c].
+func bracketName(path []string) string {
+	name := path[0]
+	for _, k := range path[1:] {
+		name += "[" + k + "]"
+	}
+	return name
 }
 
 func (p *params) strs(name string) []string {

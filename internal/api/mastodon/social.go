@@ -186,13 +186,7 @@ func (a *api) notificationsFor(ctx context.Context, v *posts.Viewer, ns []notify
 		default:
 			continue
 		}
-		kind := n.Kind
-		switch kind {
-		case notify.Comment:
-			kind = "mention"
-		case notify.Announcement:
-			kind = "status"
-		}
+		kind := NotificationType(n.Kind)
 		m := fiber.Map{"id": n.ID, "type": kind, "created_at": mastodonTime(n.CreatedAt), "account": account,
 			"atrium_kind": n.Kind, "atrium_emoji": n.Emoji, "group_key": "ungrouped-" + n.ID}
 		if gv != nil {
@@ -238,6 +232,20 @@ func (a *api) notifications(c *fiber.Ctx) error {
 	}
 	linkHeader(c, a.BaseURL(c.UserContext()), ids)
 	return c.JSON(out)
+}
+
+// NotificationType is the Mastodon type apps see for an Atrium notification kind: comments
+// are mentions (a reply mentions you in Mastodon), announcements are "status" (a post by
+// someone you asked to hear from); the rest share Mastodon's names or are Atrium's own. Web
+// Push (internal/push) filters alerts by the same names.
+func NotificationType(kind string) string {
+	switch kind {
+	case notify.Comment:
+		return "mention"
+	case notify.Announcement:
+		return "status"
+	}
+	return kind
 }
 
 // kindsFrom maps Mastodon's type names onto ours (mention covers comments).

@@ -177,7 +177,7 @@ func (a *api) chatMessages(ctx context.Context, viewerID string, ms []*chat.Mess
 				Width: at.Width, Height: at.Height, Description: at.Description, Position: at.Position, CreatedAt: at.CreatedAt}))
 		}
 		if c := m.Card; c != nil && len(cm.MediaAttachments) == 0 {
-			cm.Card = &Card{URL: c.URL, Title: c.Title, Description: c.Description, Type: "link", ProviderName: c.SiteName}
+			cm.Card = &Card{URL: c.URL, Title: c.Title, Description: c.Description, Type: "link", Authors: []any{}, ProviderName: c.SiteName}
 			if c.ImageURL != "" {
 				img := c.ImageURL
 				cm.Card.Image = &img

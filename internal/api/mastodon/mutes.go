@@ -173,7 +173,29 @@ func (a *api) mutes(c *fiber.Ctx) error {
 	if len(ids) == pg.Limit {
 		c.Set("Link", "<"+a.BaseURL(c.UserContext())+c.Path()+"?limit="+strconv.Itoa(pg.Limit)+"&max_id="+ids[len(ids)-1]+">; rel=\"next\"")
 	}
-	return a.accountList(c, ids)
+	people, err := a.Accounts.GetMany(c.UserContext(), ids)
+	if err != nil {
+		return err
+	}
+	base := a.BaseURL(c.UserContext())
+	out := []mutedAccount{}
+	for _, m := range ms {
+		if u := people[m.MutedID]; u != nil {
+			ma := mutedAccount{Account: a.account(u, base)}
+			if m.ExpiresAt != nil {
+				t := mastodonTime(*m.ExpiresAt)
+				ma.MuteExpiresAt = &t
+			}
+			out = append(out, ma)
+		}
+	}
+	return c.JSON(out)
+}
+
+// mutedAccount is Mastodon's MutedAccount: an Account with when the mute ends (null: never).
+type mutedAccount struct {
+	Account
+	MuteExpiresAt *string `json:"mute_expires_at"`
 }
 
 // domainBlocks lists the viewer's blocked domains, in name order, paged with max_id (the last

@@ -21,7 +21,7 @@ type ScheduledStatus struct {
 // ScheduledParams are Mastodon's ScheduledStatus params, with Atrium's own under atrium_*.
 type ScheduledParams struct {
 	polls.Params
-	ApplicationID *string `json:"application_id"`
+	ApplicationID *int    `json:"application_id,omitempty"` // Mastodon's is an integer (deprecated); we have none
 	ScheduledAt   *string `json:"scheduled_at"`
 	Idempotency   *string `json:"idempotency"`
 	WithRateLimit bool    `json:"with_rate_limit"`

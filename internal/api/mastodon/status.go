@@ -48,6 +48,7 @@ type Card struct {
 	Title        string  `json:"title"`
 	Description  string  `json:"description"`
 	Type         string  `json:"type"`
+	Authors      []any   `json:"authors"` // Mastodon 4.3's PreviewCardAuthor list: [] (unknown)
 	AuthorName   string  `json:"author_name"`
 	AuthorURL    string  `json:"author_url"`
 	ProviderName string  `json:"provider_name"`
@@ -84,7 +85,7 @@ type Status struct {
 	Sensitive          bool              `json:"sensitive"`
 	SpoilerText        string            `json:"spoiler_text"`
 	MediaAttachments   []MediaAttachment `json:"media_attachments"`
-	Application        any               `json:"application"`
+	Application        any               `json:"application,omitempty"` // a hash when known; never null
 	Mentions           []StatusMention   `json:"mentions"`
 	Tags               []Tag             `json:"tags"`
 	Emojis             []any             `json:"emojis"`
@@ -314,7 +315,7 @@ func (pr presenter) status(p *posts.Post, author *accounts.User, parentAuthors m
 		st.MediaAttachments = append(st.MediaAttachments, pr.media(at))
 	}
 	if card != nil && len(st.MediaAttachments) == 0 {
-		c := &Card{URL: card.URL, Title: card.Title, Description: card.Description, Type: "link", ProviderName: card.SiteName}
+		c := &Card{URL: card.URL, Title: card.Title, Description: card.Description, Type: "link", Authors: []any{}, ProviderName: card.SiteName}
 		if card.ImageURL != "" {
 			img := card.ImageURL
 			c.Image = &img

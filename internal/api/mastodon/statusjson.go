@@ -52,8 +52,10 @@ func appendStatus(b []byte, s *Status) []byte {
 	b = appendJSONString(b, s.SpoilerText)
 	b = append(b, `,"media_attachments":`...)
 	b = appendList(b, s.MediaAttachments, appendMedia)
-	b = append(b, `,"application":`...)
-	b = appendAny(b, s.Application)
+	if s.Application != nil { // optional in Mastodon's Status, never null
+		b = append(b, `,"application":`...)
+		b = appendAny(b, s.Application)
+	}
 	b = append(b, `,"mentions":`...)
 	b = appendList(b, s.Mentions, appendMention)
 	b = append(b, `,"tags":`...)
@@ -375,6 +377,8 @@ func appendCard(b []byte, c *Card) []byte {
 	b = appendJSONString(b, c.Description)
 	b = append(b, `,"type":`...)
 	b = appendJSONString(b, c.Type)
+	b = append(b, `,"authors":`...)
+	b = appendAnyList(b, c.Authors)
 	b = append(b, `,"author_name":`...)
 	b = appendJSONString(b, c.AuthorName)
 	b = append(b, `,"author_url":`...)

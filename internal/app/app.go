@@ -216,6 +216,8 @@ func (n *Node) build(ctx context.Context, o Options) error {
 		// Polls and scheduled statuses (issue 8); scheduled ones are published by a job.
 		Polls: n.newPolls(),
 		Push:  n.Push, // Web Push subscriptions (push.go)
+		// Partner hosts for /api/v1/instance/peers and domain_blocks, when the node shows them.
+		Partners: n.Partners,
 		// One cache of what each person hides, so the API and live events agree at once.
 		Screens: &mastodon.ScreenCache{}}
 	n.Notify.Live = mastodon.NewLive(md, n.Hub, n.Log)

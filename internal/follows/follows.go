@@ -122,9 +122,10 @@ type Relationship struct {
 	ID         string
 	Following  bool
 	FollowedBy bool
-	Requested  bool // a follow request waits for the remote node's answer
-	Blocking   bool // the viewer blocks the account
-	BlockedBy  bool // the account blocks the viewer (a remote account's node told us)
+	Requested  bool   // a follow request waits for the remote node's answer
+	Blocking   bool   // the viewer blocks the account
+	BlockedBy  bool   // the account blocks the viewer (a remote account's node told us)
+	Note       string // the viewer's private note about the account (notes.go)
 }
 
 // Relationships returns the viewer's relationship to each id.
@@ -165,9 +166,13 @@ func (s *Service) Relationships(ctx context.Context, viewerID string, ids []stri
 	if err != nil {
 		return nil, err
 	}
+	notes, err := s.notes(ctx, viewerID, ids)
+	if err != nil {
+		return nil, err
+	}
 	for i, id := range ids {
 		out[i] = Relationship{ID: id, Following: following[id], FollowedBy: followedBy[id], Requested: requested[id],
-			Blocking: blocking[id], BlockedBy: blockedBy[id]}
+			Blocking: blocking[id], BlockedBy: blockedBy[id], Note: notes[id]}
 	}
 	return out, nil
 }

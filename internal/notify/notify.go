@@ -196,6 +196,17 @@ func (s *Service) addMany(ctx context.Context, tx bun.IDB, to []string, kind, fr
 func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, parent *posts.Post, mentioned []string) error {
 	told := map[string]bool{p.AuthorID: true}
 	if parent != nil {
+		// People who muted the conversation hear nothing more from it (a new post starts a
+		// thread nobody can have muted yet, so only comments look).
+		muted, err := s.Posts.ThreadMuters(ctx, tx, p.ThreadID, nil)
+		if err != nil {
+			return err
+		}
+		for id := range muted {
+			told[id] = true
+		}
+	}
+	if parent != nil {
 		// The parent's author, then everyone else who commented in the thread or wrote it.
 		var people []string
 		if err := tx.NewSelect().Table("posts").ColumnExpr("DISTINCT author_id").
@@ -291,13 +302,22 @@ func (s *Service) Reacted(ctx context.Context, tx bun.IDB, p *posts.Post, accoun
 	if s.Live != nil {
 		db.AfterCommit(ctx, func() { s.Live.PostChanged(p, false) })
 	}
+	if muted, err := s.Posts.ThreadMuters(ctx, tx, p.ThreadID, []string{p.AuthorID}); err != nil || muted[p.AuthorID] {
+		return err // the author muted the conversation
+	}
 	return s.add(ctx, tx, p.AuthorID, Reaction, accountID, &p.ID, emoji)
 }
 
 // Boosted tells the original's author.
 func (s *Service) Boosted(ctx context.Context, tx bun.IDB, original, share *posts.Post) error {
-	if err := s.add(ctx, tx, original.AuthorID, Share, share.AuthorID, &original.ID, ""); err != nil {
+	muted, err := s.Posts.ThreadMuters(ctx, tx, original.ThreadID, []string{original.AuthorID})
+	if err != nil {
 		return err
+	}
+	if !muted[original.AuthorID] { // unless the author muted the conversation
+		if err := s.add(ctx, tx, original.AuthorID, Share, share.AuthorID, &original.ID, ""); err != nil {
+			return err
+		}
 	}
 	if s.Live != nil && !share.FanOutPending {
 		feed, err := s.liveAudience(ctx, tx, share)

@@ -51,12 +51,28 @@ func (s *Service) fanOut(ctx context.Context, tx bun.IDB, p *Post) error {
 	if p.Audience != Public && p.Audience != Company && p.Audience != Followers {
 		return nil
 	}
-	followers, err := tx.NewSelect().Table("follows").Where("followee_id = ?", p.AuthorID).Limit(InlineFanOut + 1).Count(ctx)
+	tagged := len(p.Tags) > 0 && p.ReblogOfID == nil && (p.Audience == Public || p.Audience == Company)
+	var followers int64
+	var err error
+	if tagged {
+		// Followers and hashtag followers in one count (each bounded): a post reaching many
+		// either way goes to the background writer, which does both.
+		err = tx.NewRaw(`SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM follows WHERE followee_id = ? LIMIT ?) f)
+			+ (SELECT COUNT(*) FROM (SELECT 1 FROM tag_follows WHERE tag IN (?) LIMIT ?) t)`,
+			p.AuthorID, InlineFanOut+1, bun.In(p.Tags), InlineFanOut+1).Scan(ctx, &followers)
+	} else {
+		followers, err = tx.NewSelect().Table("follows").Where("followee_id = ?", p.AuthorID).Limit(InlineFanOut + 1).Count(ctx)
+	}
 	if err != nil {
 		return err
 	}
 	if followers > InlineFanOut {
 		return s.pendFanOut(ctx, tx, p)
+	}
+	if tagged {
+		if err := s.tagFanOut(ctx, tx, []string{p.ID}); err != nil {
+			return err
+		}
 	}
 	return s.followerFanOut(ctx, tx, []string{p.ID}, false)
 }
@@ -120,6 +136,17 @@ func (s *Service) Regenerate(ctx context.Context, userID string) error {
 		if err != nil {
 			return fmt.Errorf("regenerate the group posts of the home feed of %s: %w", userID, err)
 		}
+		// Posts with the hashtags they follow, as tagFanOut would have written them.
+		_, err = tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+			SELECT DISTINCT ?, p.id FROM tag_follows tf JOIN post_tags t ON t.tag = tf.tag JOIN posts p ON p.id = t.post_id
+			WHERE tf.account_id = ? AND p.audience IN (?) AND p.in_reply_to_id IS NULL AND p.reblog_of_id IS NULL AND p.deleted_at IS NULL
+			AND p.author_id <> ? AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = ? AND b.blocked_id = p.author_id)
+				OR (b.blocker_id = p.author_id AND b.blocked_id = ?))
+			ORDER BY p.id DESC LIMIT ? ON CONFLICT DO NOTHING`,
+			userID, userID, bun.In(tagFanOutAudiences), userID, userID, userID, FeedKeep).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("regenerate the followed hashtags of the home feed of %s: %w", userID, err)
+		}
 		return nil
 	})
 }
@@ -158,6 +185,9 @@ func (s *Service) fanOutPending(ctx context.Context, max int) (int, time.Duratio
 			return err
 		}
 		if err := s.groupFanOut(ctx, tx, ids); err != nil {
+			return err
+		}
+		if err := s.tagFanOut(ctx, tx, ids); err != nil { // followed hashtags (tagfollows.go)
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*pendingFanOut)(nil)).Where("post_id IN (?)", bun.In(ids)).Exec(ctx); err != nil {
@@ -288,6 +318,11 @@ func (s *Service) feedAudience(ctx context.Context, tx bun.IDB, p *Post, among [
 		}
 		out = append(out, fol...)
 	}
+	tagged, err := s.tagAudience(ctx, tx, p, among) // followed hashtags (tagfollows.go)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, tagged...)
 	return unique(out), nil
 }
 

@@ -114,10 +114,19 @@ func (a *api) trendingTags(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	names := make([]string, len(ts))
+	for i := range ts {
+		names[i] = ts[i].Name
+	}
+	followed, err := a.Posts.FollowingTags(c.UserContext(), posts.ViewerOf(server.CurrentUser(c)), names) // one query (tags.go)
+	if err != nil {
+		return err
+	}
 	base := a.BaseURL(c.UserContext())
 	out := make([]TrendTag, len(ts))
 	for i := range ts {
 		out[i] = a.tagEntity(base, ts[i])
+		out[i].Following = followed[ts[i].Name]
 	}
 	return c.JSON(out)
 }

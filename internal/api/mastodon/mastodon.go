@@ -66,6 +66,7 @@ type Deps struct {
 	Discover     *discover.Service // nil: no trends, suggestions, featured tags or endorsements (discover.go)
 	Polls        *polls.Service    // nil: no polls or scheduled statuses (polls.go, scheduled.go)
 	Push         *push.Service     // nil: no Web Push subscriptions, and no vapid_key (push.go)
+	Partners     *orgs.Partners    // nil: /api/v1/instance/peers and domain_blocks list nothing (instance_extra.go)
 	// Screens caches what each viewer hides (screencache.go). Share one between Register and
 	// NewLive, so a new filter or mute applies to live events at once; nil: each keeps its own.
 	Screens *ScreenCache
@@ -79,6 +80,10 @@ type api struct {
 	jsonBufs sync.Pool
 	// screens caches what each viewer hides on timelines (screencache.go); Deps.Screens.
 	screens *ScreenCache
+	// marks caches each viewer's pinned posts and muted threads (statuses_extra.go).
+	marks marksCache
+	// activity caches the node's weekly activity (instance_extra.go).
+	activity activityCache
 }
 
 // newAPI is the one way an api is made, so every one has its screen cache.
@@ -120,6 +125,7 @@ func Register(d Deps) error {
 	a.pollRoutes(app)           // polls.go
 	a.scheduledRoutes(app)      // scheduled.go
 	a.pushRoutes(app)           // push.go
+	a.extraRoutes(app)          // tags.go, filters_v1.go, instance_extra.go, accounts_extra.go, statuses_extra.go
 	// After the fixed /accounts/... paths (lookup, relationships), which fiber matches first.
 	app.Get("/api/v1/accounts/:id", server.RequireScope("read:accounts"), a.getAccount)
 	return nil

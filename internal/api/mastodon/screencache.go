@@ -97,6 +97,7 @@ func (a *api) forgetScreensAfterWrites(c *fiber.Ctx) error {
 	if c.Method() != fiber.MethodGet && c.Method() != fiber.MethodHead {
 		if u := server.CurrentUser(c); u != nil {
 			a.screens.forget(u.ID)
+			a.marks.forget(u.ID) // pins and muted threads (statuses_extra.go)
 		}
 	}
 	return err

@@ -86,7 +86,7 @@ func (a *api) relationships(c *fiber.Ctx) error {
 func relationship(r follows.Relationship) fiber.Map {
 	return fiber.Map{"id": r.ID, "following": r.Following, "showing_reblogs": r.Following, "notifying": false, "languages": nil,
 		"followed_by": r.FollowedBy, "blocking": r.Blocking, "blocked_by": r.BlockedBy, "muting": false, "muting_notifications": false,
-		"requested": r.Requested, "requested_by": false, "domain_blocking": false, "endorsed": false, "note": ""}
+		"requested": r.Requested, "requested_by": false, "domain_blocking": false, "endorsed": false, "note": r.Note}
 }
 
 func (a *api) follow(on bool) fiber.Handler {
@@ -385,9 +385,13 @@ func (a *api) search(c *fiber.Ctx) error {
 		if err != nil {
 			return err
 		}
+		followed, err := a.Posts.FollowingTags(ctx, v, tags) // one query for the page (tags.go)
+		if err != nil {
+			return err
+		}
 		list := []fiber.Map{}
 		for _, t := range tags {
-			list = append(list, fiber.Map{"name": t, "url": base + "/tags/" + t, "history": []any{}, "following": false})
+			list = append(list, fiber.Map{"name": t, "url": base + "/tags/" + t, "history": []any{}, "following": followed[t]})
 		}
 		res["hashtags"] = list
 	}

@@ -223,11 +223,18 @@ func (a *api) statusesWith(ctx context.Context, v *posts.Viewer, ps []*posts.Pos
 			return nil, err
 		}
 	}
+	// Pins and muted threads: cached per viewer (statuses_extra.go), no query per page.
+	marks, err := a.marksFor(ctx, v)
+	if err != nil {
+		return nil, err
+	}
 	render := func(p *posts.Post) Status {
 		st := pr.status(p, authors[p.AuthorID], parentAuthors, summary[p.ID], state, cards[p.ID])
 		if pv := pollViews[p.ID]; pv != nil {
 			st.Poll = pollEntity(pv, v)
 		}
+		st.Pinned = v != nil && p.AuthorID == v.ID && marks.Pinned[p.ID] // shown to the author only, as Mastodon does
+		st.Muted = marks.MutedThreads[p.ThreadID]
 		return st
 	}
 	out := make([]Status, 0, len(ps))

@@ -26,10 +26,7 @@ func (a *api) timelineRoutes(app *fiber.App) {
 		return a.Posts.Tag(c.UserContext(), v, c.Params("tag"), pg)
 	}))
 	app.Get("/api/v1/accounts/:id/statuses", a.optionalRead, a.timeline(func(c *fiber.Ctx, v *posts.Viewer, pg posts.Page) ([]*posts.Post, error) {
-		if _, err := a.Accounts.Lookup(c.UserContext(), c.Params("id")); err != nil {
-			return nil, errNotFound()
-		}
-		return a.Posts.Profile(c.UserContext(), v, c.Params("id"), !c.QueryBool("exclude_replies"), pg)
+		return a.profileStatuses(c, v, pg) // with pinned= and tagged= (accounts_extra.go)
 	}))
 	app.Get("/api/v1/favourites", server.RequireScope("read:favourites"), a.timeline(func(c *fiber.Ctx, v *posts.Viewer, pg posts.Page) ([]*posts.Post, error) {
 		return a.Posts.Reacted(c.UserContext(), v, pg)

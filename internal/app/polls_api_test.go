@@ -184,3 +184,44 @@ func TestPollEndedNotifications(t *testing.T) {
 		})
 	}
 }
+
+// Editing a status with a poll, as Mastodon does: the same options keep the votes, other
+// options replace the poll and its votes, no poll removes it; what an edit does not name
+// (content warning, files, sensitive) stays as it was.
+func TestEditStatusPollAndAbsentFields(t *testing.T) {
+	eachEngine(t, func(t *testing.T, n *nodetest.Node) {
+		c := caller{t}
+		alice, bob := n.NewUser(t, "alice"), n.NewUser(t, "bob")
+		var st map[string]any
+		c.expect(alice.Call("POST", "/api/v1/statuses", map[string]any{"status": "Venue?", "spoiler_text": "planning",
+			"poll": map[string]any{"options": []string{"Lake", "City"}, "expires_in": 3600}}, &st), 200, nil, "create")
+		id := st["id"].(string)
+		pollID := st["poll"].(map[string]any)["id"].(string)
+		c.expect(bob.Call("POST", "/api/v1/polls/"+pollID+"/votes", map[string]any{"choices": []int{1}}, nil), 200, nil, "vote")
+
+		pollOf := func(st map[string]any) map[string]any { p, _ := st["poll"].(map[string]any); return p }
+		c.expect(alice.Call("PUT", "/api/v1/statuses/"+id, map[string]any{"status": "Venue? (typo fixed)",
+			"poll": map[string]any{"options": []string{"Lake", "City"}, "expires_in": 3600, "hide_totals": true}}, &st), 200, nil, "same options")
+		if p := pollOf(st); p == nil || p["id"] != pollID || p["votes_count"] != 1.0 || st["spoiler_text"] != "planning" {
+			t.Fatalf("same options: poll %v, spoiler %q; want the poll and its vote kept, the warning kept", p, st["spoiler_text"])
+		}
+		c.expect(alice.Call("PUT", "/api/v1/statuses/"+id, map[string]any{"status": "Venue?",
+			"poll": map[string]any{"options": []string{"Lake", "City", "Office"}, "expires_in": 7200}}, &st), 200, nil, "new options")
+		p := pollOf(st)
+		if p == nil || p["id"] == pollID || p["votes_count"] != 0.0 || len(p["options"].([]any)) != 3 {
+			t.Fatalf("new options: poll %v, want a new poll without votes", p)
+		}
+		var e map[string]any
+		c.expect(bob.Call("GET", "/api/v1/polls/"+pollID, nil, &e), 404, e, "the old poll")
+		c.expect(bob.Call("POST", "/api/v1/polls/"+p["id"].(string)+"/votes", map[string]any{"choices": []int{2}}, nil), 200, nil, "vote again")
+		c.expect(alice.Call("PUT", "/api/v1/statuses/"+id, map[string]any{"status": "No poll after all"}, &st), 200, nil, "no poll")
+		if st["poll"] != nil {
+			t.Fatalf("an edit without a poll kept it: %v", st["poll"])
+		}
+		c.expect(bob.Call("GET", "/api/v1/polls/"+p["id"].(string), nil, &e), 404, e, "the removed poll")
+		c.expect(alice.Call("PUT", "/api/v1/statuses/"+id, map[string]any{"status": "x", "spoiler_text": ""}, &st), 200, nil, "clear warning")
+		if st["spoiler_text"] != "" {
+			t.Fatalf("an empty spoiler_text did not clear the warning: %q", st["spoiler_text"])
+		}
+	})
+}

@@ -141,20 +141,71 @@ func (e *extra) Write(ctx context.Context, tx bun.IDB, p *posts.Post) error {
 	if e.spec == nil {
 		return nil
 	}
-	opts, err := json.Marshal(e.spec.Options)
+	return e.s.insert(ctx, tx, p, e.spec, p.CreatedAt)
+}
+
+// insert stores the poll of spec for post p, running from start, and queues its end.
+func (s *Service) insert(ctx context.Context, tx bun.IDB, p *posts.Post, spec *Spec, start time.Time) error {
+	opts, err := json.Marshal(spec.Options)
 	if err != nil {
 		return err
 	}
-	pl := &Poll{ID: ids.New(p.CreatedAt), PostID: p.ID, AuthorID: p.AuthorID, OptionsJSON: string(opts),
-		ExpiresAt: p.CreatedAt.Add(e.spec.ExpiresIn).UTC(), Multiple: e.spec.Multiple, HideTotals: e.spec.HideTotals, CreatedAt: p.CreatedAt}
+	pl := &Poll{ID: ids.New(start), PostID: p.ID, AuthorID: p.AuthorID, OptionsJSON: string(opts),
+		ExpiresAt: start.Add(spec.ExpiresIn).UTC(), Multiple: spec.Multiple, HideTotals: spec.HideTotals, CreatedAt: start}
 	if _, err = tx.NewInsert().Model(pl).Exec(ctx); err != nil {
 		return err
 	}
-	if e.s.Jobs == nil || e.s.Ended == nil {
+	if s.Jobs == nil || s.Ended == nil {
 		return nil
 	}
 	// Queued with the poll, so the notice is as durable as the poll; dedupe by poll.
-	return e.s.Jobs.Enqueue(ctx, tx, JobEnded, endedJob{PollID: pl.ID}, jobs.RunAt(pl.ExpiresAt), jobs.Dedupe("poll-ended:"+pl.ID))
+	return s.Jobs.Enqueue(ctx, tx, JobEnded, endedJob{PollID: pl.ID}, jobs.RunAt(pl.ExpiresAt), jobs.Dedupe("poll-ended:"+pl.ID))
+}
+
+// editExtra rewrites a post's poll on an edit (posts.Change.Extra).
+type editExtra struct {
+	s    *Service
+	spec *Spec // nil: the edit has no poll
+}
+
+// ForEdit is what posts.Change.Extra needs for an edit that states the poll spec (nil: none),
+// as Mastodon treats it: the same options (and choice mode) keep the poll, its votes and its
+// end, changing only whether totals are hidden; other options replace it, and the votes on
+// the old options go with it; no poll removes it.
+func (s *Service) ForEdit(spec *Spec) posts.Extra { return &editExtra{s: s, spec: spec} }
+
+func (e *editExtra) HasPoll() bool { return e.spec != nil }
+
+func (e *editExtra) Write(ctx context.Context, tx bun.IDB, p *posts.Post) error {
+	old := new(Poll)
+	err := tx.NewSelect().Model(old).Where("post_id = ?", p.ID).Scan(ctx)
+	exists := err == nil
+	if err != nil && !errs.Is(db.Err(err, "poll"), errs.NotFound) {
+		return err
+	}
+	if exists && e.spec != nil && old.Multiple == e.spec.Multiple && slices.Equal(old.options(), e.spec.Options) {
+		_, err := tx.NewUpdate().Model(old).Set("hide_totals = ?", e.spec.HideTotals).WherePK().Exec(ctx)
+		return err
+	}
+	if exists {
+		if _, err := tx.NewDelete().Table("poll_votes").Where("poll_id = ?", old.ID).Exec(ctx); err != nil {
+			return err
+		}
+		if _, err := tx.NewDelete().Model(old).WherePK().Exec(ctx); err != nil {
+			return err
+		}
+	}
+	if e.spec == nil {
+		return nil
+	}
+	return e.s.insert(ctx, tx, p, e.spec, e.s.Clock.Now())
+}
+
+// options decodes the stored options (nil when unreadable).
+func (pl *Poll) options() []string {
+	var out []string
+	_ = json.Unmarshal([]byte(pl.OptionsJSON), &out)
+	return out
 }
 
 // ended tells the voters and the author that a poll ended. A poll deleted with its post

@@ -20,6 +20,9 @@ type Change struct {
 	SpoilerText   string
 	Sensitive     bool
 	AttachmentIDs []string
+	// Extra rewrites what a feature stores with the post (its poll), in the edit's
+	// transaction; nil leaves it as it is.
+	Extra Extra
 }
 
 // Edit changes a post; only its author may. The previous version goes into the history.
@@ -89,6 +92,17 @@ func (s *Service) Edit(ctx context.Context, author *accounts.User, id string, c 
 		}
 		if _, err := s.attach(ctx, tx, author.ID, p.ID, c.AttachmentIDs); err != nil {
 			return err
+		}
+		if c.Extra != nil {
+			if p.HasPoll != c.Extra.HasPoll() {
+				p.HasPoll = c.Extra.HasPoll()
+				if _, err := tx.NewUpdate().Model(p).Column("has_poll").WherePK().Exec(ctx); err != nil {
+					return err
+				}
+			}
+			if err := c.Extra.Write(ctx, tx, p); err != nil {
+				return err
+			}
 		}
 		for _, h := range s.hooks {
 			if err := h.PostEdited(ctx, tx, p); err != nil {

@@ -340,21 +340,6 @@ func (a *api) lookupGroup(c *fiber.Ctx) error {
 	return c.JSON(a.group(view, a.BaseURL(ctx)))
 }
 
-// has reports whether the request carries the parameter at all (an empty note clears it).
-func (p *params) has(name string) bool {
-	if _, ok := p.body[name]; ok {
-		return true
-	}
-	if p.c.Request().PostArgs().Has(name) || p.c.Context().QueryArgs().Has(name) {
-		return true
-	}
-	if form, err := p.c.MultipartForm(); err == nil && form != nil {
-		_, ok := form.Value[name]
-		return ok
-	}
-	return false
-}
-
 func intParam(p *params, name string, def, max int) (int, error) {
 	s := p.str(name)
 	if s == "" {

@@ -144,6 +144,25 @@ func (p *params) strs(name string) []string {
 	return out
 }
 
+// has reports whether the request names a parameter at all (as name or name[]), even empty:
+// an edit leaves what it does not name as it was, as Mastodon does.
+func (p *params) has(name string) bool {
+	if _, ok := p.body[name]; ok {
+		return true
+	}
+	for _, key := range []string{name, name + "[]"} {
+		if p.c.Request().PostArgs().Has(key) || p.c.Context().QueryArgs().Has(key) {
+			return true
+		}
+		if form, err := p.c.MultipartForm(); err == nil && form != nil {
+			if _, ok := form.Value[key]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // boolean reads true/false/1/0; ok is false when absent.
 func (p *params) boolean(name string) (value, ok bool, err error) {
 	s := strings.ToLower(p.str(name))

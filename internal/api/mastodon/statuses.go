@@ -181,9 +181,39 @@ func (a *api) editStatus(c *fiber.Ctx) error {
 		return err
 	}
 	u := server.CurrentUser(c)
-	ch := posts.Change{Text: p.str("status"), SpoilerText: p.str("spoiler_text"), AttachmentIDs: p.strs("media_ids")}
-	if ch.Sensitive, _, err = p.boolean("sensitive"); err != nil {
+	// What the edit does not name stays as it was (Mastodon's UpdateStatusService): an app
+	// that sends only the new text must not strip the post's files or content warning.
+	cur, err := a.Posts.Get(c.UserContext(), posts.ViewerOf(u), c.Params("id"))
+	if err != nil {
+		return mapNotFound(err)
+	}
+	ch := posts.Change{Text: p.str("status"), SpoilerText: cur.SpoilerText, Sensitive: cur.Sensitive}
+	if p.has("spoiler_text") {
+		ch.SpoilerText = p.str("spoiler_text")
+	}
+	if sensitive, ok, err := p.boolean("sensitive"); err != nil {
 		return err
+	} else if ok {
+		ch.Sensitive = sensitive
+	}
+	if p.has("media_ids") {
+		ch.AttachmentIDs = p.strs("media_ids")
+	} else {
+		for _, at := range cur.Attachments {
+			ch.AttachmentIDs = append(ch.AttachmentIDs, at.ID)
+		}
+	}
+	// A poll is as the edit states it, as on Mastodon: the same options keep it and its votes,
+	// others replace it (votes reset), and an edit without a poll removes it.
+	poll, err := pollParam(p)
+	if err != nil {
+		return err
+	}
+	if poll != nil && len(ch.AttachmentIDs) > 0 {
+		return errs.Field("poll", "a status has either a poll or attached files, not both")
+	}
+	if a.Polls != nil && (poll != nil || cur.HasPoll) {
+		ch.Extra = a.Polls.ForEdit(poll)
 	}
 	post, err := a.Posts.Edit(c.UserContext(), u, c.Params("id"), ch)
 	if err != nil {

@@ -390,6 +390,16 @@ func (n *Node) routes() {
 		}
 		return c.JSON(fiber.Map{"status": "ok", "database": "ok"})
 	})
+	// Mastodon's health check, which apps and libraries call (Mastodon.py's instance_health):
+	// "OK" as plain text, on the same database check.
+	app.Get("/health", func(c *fiber.Ctx) error {
+		ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+		defer cancel()
+		if err := n.DB.PingContext(ctx); err != nil {
+			return c.Status(fiber.StatusServiceUnavailable).SendString("UNAVAILABLE")
+		}
+		return c.SendString("OK")
+	})
 	app.Get("/metrics", adaptor.HTTPHandler(promhttp.HandlerFor(n.Server.Registry, promhttp.HandlerOpts{})))
 }
 

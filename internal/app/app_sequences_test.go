@@ -862,10 +862,8 @@ func replayMastodonPy(t *testing.T, n *nodetest.Node, w *appWorld) {
 		s.get(u.Path, nil, "object")
 	}
 	// instance_health(): Mastodon answers GET /health with "OK"; outside the API, so not JSON.
-	if code, ctype, body := rawCall(t, n, "", "GET", "/health", "", ""); code == 200 && strings.TrimSpace(body) == "OK" {
-		t.Errorf("Mastodon.py: known gap fixed: GET /health answers OK; turn the gap into a check")
-	} else {
-		t.Logf("KNOWN GAP Mastodon.py: GET /health -> %d %s (Mastodon: 200 \"OK\"; the node serves /healthz): instance_health() raises MastodonNotFoundError", code, ctype)
+	if code, ctype, body := rawCall(t, n, "", "GET", "/health", "", ""); code != 200 || strings.TrimSpace(body) != "OK" {
+		t.Errorf("Mastodon.py: GET /health -> %d %s %q, want 200 \"OK\" (instance_health())", code, ctype, body)
 	}
 	// push_subscription_set: a form; keys in standard base64 with padding; policy on top.
 	pub, auth := pushKeys(t)

@@ -88,7 +88,7 @@ func New(o Options) *Server {
 func IsAPI(c *fiber.Ctx) bool {
 	p := c.Path()
 	return strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/oauth/") || strings.HasPrefix(p, "/.well-known/") ||
-		strings.HasPrefix(p, "/nodeinfo/") || p == "/healthz" ||
+		strings.HasPrefix(p, "/nodeinfo/") || p == "/healthz" || p == "/health" ||
 		strings.Contains(string(c.Request().Header.Peek("Accept")), "json") && !strings.Contains(string(c.Request().Header.Peek("Accept")), "html")
 }
 
@@ -152,7 +152,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 	elapsed := time.Since(start)
 	s.requests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
 	s.duration.WithLabelValues(c.Method(), route).Observe(elapsed.Seconds())
-	if c.Path() != "/healthz" && c.Path() != "/metrics" {
+	if c.Path() != "/healthz" && c.Path() != "/health" && c.Path() != "/metrics" {
 		s.Log.Debug("http", "method", c.Method(), "path", c.Path(), "status", status, "ms", elapsed.Milliseconds(), "request_id", rid)
 	}
 	return nil

@@ -35,7 +35,16 @@ type NewPost struct {
 	// of (a poll, the removal of the scheduled status being published): either both commit
 	// or neither does. A non-nil Extra marks the post HasPoll when Extra.HasPoll says so.
 	Extra Extra
+	// IdempotencyKey, when set, makes a resent post (same author, same key, within
+	// IdempotencyWindow) answer with the post made the first time (Mastodon's header).
+	IdempotencyKey string
 }
+
+// IdempotencyWindow is how long an Idempotency-Key names one post, as on Mastodon.
+const IdempotencyWindow = time.Hour
+
+// errIdempotent says a concurrent request with the same key made the post first.
+var errIdempotent = errors.New("posts: a post with this idempotency key exists")
 
 // Extra is something stored with a new post (NewPost.Extra).
 type Extra interface {
@@ -50,6 +59,14 @@ type Extra interface {
 func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost) (*Post, error) {
 	if !author.Active() {
 		return nil, errs.E(errs.Forbidden, "your account is deactivated")
+	}
+	if in.IdempotencyKey != "" {
+		if len(in.IdempotencyKey) > 200 {
+			return nil, errs.Field("Idempotency-Key", "use at most 200 characters")
+		}
+		if p, err := s.idempotent(ctx, author, in.IdempotencyKey); p != nil || err != nil {
+			return p, err
+		}
 	}
 	in.Text = strings.TrimSpace(strings.ReplaceAll(in.Text, "\x00", ""))
 	if in.Text == "" && len(in.AttachmentIDs) == 0 {
@@ -142,6 +159,11 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 		if _, err := tx.NewInsert().Model(p).Exec(ctx); err != nil {
 			return err
 		}
+		if in.IdempotencyKey != "" {
+			if err := s.claimKey(ctx, tx, author.ID, in.IdempotencyKey, p); err != nil {
+				return err
+			}
+		}
 		for i := range recips {
 			recips[i].PostID = p.ID
 		}
@@ -181,10 +203,58 @@ func (s *Service) Create(ctx context.Context, author *accounts.User, in NewPost)
 		}
 		return nil
 	})
+	if errors.Is(err, errIdempotent) { // the same post, sent twice at once: answer with the first
+		if p, err := s.idempotent(ctx, author, in.IdempotencyKey); p != nil || err != nil {
+			return p, err
+		}
+		return nil, errs.E(errs.Conflict, "this post is already being published (the same Idempotency-Key)")
+	}
 	if err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// idempotent returns the post author made with key within IdempotencyWindow (nil: none, or
+// it was deleted since).
+func (s *Service) idempotent(ctx context.Context, author *accounts.User, key string) (*Post, error) {
+	var postID string
+	err := s.DB.NewSelect().Table("idempotency_keys").Column("post_id").
+		Where("account_id = ? AND key = ? AND created_at > ?", author.ID, key, s.Clock.Now().Add(-IdempotencyWindow)).Scan(ctx, &postID)
+	if err != nil {
+		if errs.Is(db.Err(err, "idempotency key"), errs.NotFound) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	p, err := s.Get(ctx, ViewerOf(author), postID)
+	if errs.Is(err, errs.NotFound) {
+		return nil, nil
+	}
+	return p, err
+}
+
+// claimKey records that p is the post of key, in p's transaction. A fresh row for the key
+// means a concurrent request made the post first (errIdempotent); an expired one, or one whose
+// post was deleted since, is taken over.
+func (s *Service) claimKey(ctx context.Context, tx bun.IDB, accountID, key string, p *Post) error {
+	res, err := tx.NewRaw(`INSERT INTO idempotency_keys (account_id, key, post_id, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (account_id, key) DO UPDATE SET post_id = excluded.post_id, created_at = excluded.created_at
+		WHERE idempotency_keys.created_at <= ?
+		OR idempotency_keys.post_id IN (SELECT id FROM posts WHERE deleted_at IS NOT NULL)`,
+		accountID, key, p.ID, p.CreatedAt, p.CreatedAt.Add(-IdempotencyWindow)).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = errIdempotent
+		}
+		return err
+	}
+	// Keys past their hour are of no use: drop this person's, on the indexed prefix.
+	_, err = tx.NewRaw("DELETE FROM idempotency_keys WHERE account_id = ? AND created_at <= ?", accountID, p.CreatedAt.Add(-IdempotencyWindow)).Exec(ctx)
+	return err
 }
 
 // published finishes a new post inside its transaction, wherever it was written: a comment

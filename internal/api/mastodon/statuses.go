@@ -122,6 +122,7 @@ func (a *api) createStatus(c *fiber.Ctx) error {
 	if poll != nil {
 		in.Extra = a.Polls.WithPost(poll)
 	}
+	in.IdempotencyKey = c.Get("Idempotency-Key") // apps resend with the same key after a dropped connection
 	post, err := a.Posts.Create(c.UserContext(), u, in)
 	if err != nil {
 		return err

@@ -727,7 +727,7 @@ func replayIceCubes(t *testing.T, n *nodetest.Node, w *appWorld) {
 	s.get("/api/v1/accounts/"+bob+"/featured_tags", nil, "array")
 	s.get("/api/v1/accounts/"+bob+"/lists", nil, "array")
 	rel := s.send("POST", "/api/v1/accounts/"+bob+"/follow", "query", url.Values{"notify": {"true"}, "reblogs": {"true"}}, "object")
-	s.gap(rel, "notifying", true, "follow's notify is ignored (relationships always say notifying:false): the bell does not stick")
+	s.check(rel, "notifying", true) // the bell sticks
 	s.send("POST", "/api/v1/accounts/"+bob+"/note", "json", map[string]any{"comment": "Offsite lead"}, "object")
 	// Compose: media, description via query items on PUT, then a post with media and a poll.
 	m := s.send("POST", "/api/v2/media", "multipart", upload{field: "file", name: "file.jpg", data: testPNG()}, "object")

@@ -21,6 +21,8 @@ type Follow struct {
 	FollowerID    string    `bun:"follower_id,pk"`
 	FolloweeID    string    `bun:"followee_id,pk"`
 	CreatedAt     time.Time `bun:"created_at"`
+	// Notify: the follower asked to hear of each new post (Mastodon's notify=true).
+	Notify bool `bun:"notify"`
 }
 
 // Hook lets the feed react to new and removed follows inside the same transaction (backfill
@@ -126,6 +128,7 @@ type Relationship struct {
 	Blocking   bool   // the viewer blocks the account
 	BlockedBy  bool   // the account blocks the viewer (a remote account's node told us)
 	Note       string // the viewer's private note about the account (notes.go)
+	Notifying  bool   // the viewer is told of the account's new posts (SetNotify)
 }
 
 // Relationships returns the viewer's relationship to each id.
@@ -150,10 +153,11 @@ func (s *Service) Relationships(ctx context.Context, viewerID string, ids []stri
 		Scan(ctx); err != nil {
 		return nil, err
 	}
-	following, followedBy := map[string]bool{}, map[string]bool{}
+	following, followedBy, notifying := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, r := range rows {
 		if r.FollowerID == viewerID {
 			following[r.FolloweeID] = true
+			notifying[r.FolloweeID] = r.Notify
 		} else {
 			followedBy[r.FollowerID] = true
 		}
@@ -172,7 +176,7 @@ func (s *Service) Relationships(ctx context.Context, viewerID string, ids []stri
 	}
 	for i, id := range ids {
 		out[i] = Relationship{ID: id, Following: following[id], FollowedBy: followedBy[id], Requested: requested[id],
-			Blocking: blocking[id], BlockedBy: blockedBy[id], Note: notes[id]}
+			Blocking: blocking[id], BlockedBy: blockedBy[id], Note: notes[id], Notifying: notifying[id]}
 	}
 	return out, nil
 }
@@ -201,4 +205,18 @@ func (s *Service) Counts(ctx context.Context, id string) (followers, following i
 	}
 	g, err := s.DB.NewSelect().Model((*Follow)(nil)).Where("follower_id = ?", id).Count(ctx)
 	return int(f), int(g), err
+}
+
+// SetNotify turns notifications of followee's new posts on or off for followerID, who must
+// follow them (Mastodon's follow with notify=true or false).
+func (s *Service) SetNotify(ctx context.Context, followerID, followeeID string, on bool) error {
+	res, err := s.DB.NewUpdate().Model((*Follow)(nil)).Set("notify = ?", on).
+		Where("follower_id = ? AND followee_id = ?", followerID, followeeID).Exec(ctx)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err == nil && n == 0 {
+		return errs.E(errs.Invalid, "follow this person first to be told of their posts")
+	}
+	return nil
 }

@@ -27,7 +27,8 @@ const (
 	Share        = "reblog"
 	Follow       = "follow"
 	Announcement = "announcement"
-	Poll         = "poll" // a poll one voted in or wrote has ended
+	Poll         = "poll"   // a poll one voted in or wrote has ended
+	Subscribed   = "status" // a new post by someone whose posts one asked to hear of (the bell)
 )
 
 // Notification is one row.
@@ -244,6 +245,26 @@ func (s *Service) PostCreated(ctx context.Context, tx bun.IDB, p *posts.Post, pa
 			}
 		}
 		if err := s.addMany(ctx, tx, to, Announcement, p.AuthorID, &p.ID, nil); err != nil {
+			return err
+		}
+	}
+	if parent == nil && p.ReblogOfID == nil && (p.Audience == posts.Company || p.Audience == posts.Followers || p.Audience == posts.Public) {
+		// Followers who rang the bell on the author hear of each new post they can see (all
+		// of these audiences reach followers). One probe of a partial index; nobody rang it
+		// on most people.
+		var bell []string
+		if err := tx.NewSelect().Table("follows").Column("follower_id").Where("followee_id = ? AND notify", p.AuthorID).
+			Scan(ctx, &bell); err != nil {
+			return err
+		}
+		var to []string
+		for _, id := range bell {
+			if !told[id] {
+				told[id] = true
+				to = append(to, id)
+			}
+		}
+		if err := s.addMany(ctx, tx, to, Subscribed, p.AuthorID, &p.ID, nil); err != nil {
 			return err
 		}
 	}

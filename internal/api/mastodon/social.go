@@ -84,7 +84,7 @@ func (a *api) relationships(c *fiber.Ctx) error {
 }
 
 func relationship(r follows.Relationship) fiber.Map {
-	return fiber.Map{"id": r.ID, "following": r.Following, "showing_reblogs": r.Following, "notifying": false, "languages": nil,
+	return fiber.Map{"id": r.ID, "following": r.Following, "showing_reblogs": r.Following, "notifying": r.Notifying, "languages": nil,
 		"followed_by": r.FollowedBy, "blocking": r.Blocking, "blocked_by": r.BlockedBy, "muting": false, "muting_notifications": false,
 		"requested": r.Requested, "requested_by": false, "domain_blocking": false, "endorsed": false, "note": r.Note}
 }
@@ -100,8 +100,21 @@ func (a *api) follow(on bool) fiber.Handler {
 			return errNotFound()
 		}
 		if on {
+			p, err := readParams(c)
+			if err != nil {
+				return err
+			}
+			notify, setNotify, err := p.boolean("notify") // the profile's bell; absent leaves it
+			if err != nil {
+				return err
+			}
 			if _, err := a.Follows.Follow(c.UserContext(), me.ID, target.ID); err != nil {
 				return err
+			}
+			if setNotify {
+				if err := a.Follows.SetNotify(c.UserContext(), me.ID, target.ID, notify); err != nil {
+					return err
+				}
 			}
 		} else if err := a.Follows.Unfollow(c.UserContext(), me.ID, target.ID); err != nil {
 			return err

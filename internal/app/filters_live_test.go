@@ -166,3 +166,24 @@ func TestFiltersAndMutesApplyLiveAndInThreads(t *testing.T) {
 		}
 	})
 }
+
+// A live event is rendered once for all its recipients: the author's own marks (pinned to
+// their profile, their muted thread) must not reach anyone else.
+func TestLiveEventsCarryNoAuthorMarks(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Options{Setup: true, Serve: true})
+	c := caller{t}
+	alice, bob := n.NewUser(t, "alice"), n.NewUser(t, "bob")
+	c.expect(alice.Call("POST", "/api/v1/accounts/"+bob.User.ID+"/follow", nil, nil), 200, nil, "follow")
+	var st map[string]any
+	c.expect(bob.Call("POST", "/api/v1/statuses", map[string]any{"status": "pinned news"}, &st), 200, nil, "post")
+	id := st["id"].(string)
+	c.expect(bob.Call("POST", "/api/v1/statuses/"+id+"/pin", nil, nil), 200, nil, "pin")
+	c.expect(bob.Call("POST", "/api/v1/statuses/"+id+"/mute", nil, nil), 200, nil, "mute thread")
+	s := openUserStream(t, n, alice.Token)
+	time.Sleep(100 * time.Millisecond)
+	c.expect(bob.Call("PUT", "/api/v1/statuses/"+id, map[string]any{"status": "pinned news, edited"}, nil), 200, nil, "edit")
+	f := s.waitStatus(t, "status.update", "edited")
+	if f.payload["pinned"] != false || f.payload["muted"] != false {
+		t.Fatalf("alice's live update carries bob's marks: pinned=%v muted=%v", f.payload["pinned"], f.payload["muted"])
+	}
+}

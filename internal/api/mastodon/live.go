@@ -251,7 +251,8 @@ func (l *Live) render(ctx context.Context, p *posts.Post) (*Status, []byte, erro
 	if err != nil {
 		return nil, nil, err
 	}
-	st.Reblogged, st.Favourited, st.Bookmarked = false, false, false
+	// The author's own marks are theirs, not the recipients'.
+	st.Reblogged, st.Favourited, st.Bookmarked, st.Pinned, st.Muted = false, false, false, false, false
 	b, err := json.Marshal(st)
 	return &st, b, err
 }

@@ -197,17 +197,12 @@ func (s *Service) FollowingTags(ctx context.Context, v *Viewer, names []string) 
 // audience, whatever tags they carry.
 var tagFanOutAudiences = []Audience{Public, Company}
 
-// tagFanOut writes posts into the home feeds of the active local people following one of
-// their hashtags, in one statement (the tag_follows (tag, account_id) index gives the
-// followers of each tag). Top-level public and company posts only, to active people neither
-// blocking nor blocked by the author. Only this node's people follow tags (FollowTag), so a
-// company post never reaches anyone outside the company this way.
-func (s *Service) tagFanOut(ctx context.Context, tx bun.IDB, postIDs []string) error {
-	// CROSS JOIN fixes SQLite's join order (PostgreSQL plans it as the inner join it is): from
-	// the posts' tags, to their followers, to the posts. Left to itself, with a batch of ids,
-	// SQLite began from "reblog_of_id IS NULL" on posts_reblog_idx: a walk over every post,
-	// seconds on the 1M-post load dataset, with the write lock held (posting fell to 50/s).
-	_, err := tx.NewRaw(`INSERT INTO home_feed (account_id, post_id)
+// tagFanOutSQL writes a batch of posts into their hashtags' followers' feeds.
+// CROSS JOIN fixes SQLite's join order (PostgreSQL plans it as the inner join it is): from
+// the posts' tags, to their followers, to the posts. Left to itself, with a batch of ids,
+// SQLite began from "reblog_of_id IS NULL" on posts_reblog_idx: a walk over every post,
+// seconds on the 1M-post load dataset, with the write lock held (posting fell to 50/s).
+const tagFanOutSQL = `INSERT INTO home_feed (account_id, post_id)
 		SELECT tf.account_id, p.id FROM post_tags t
 		CROSS JOIN tag_follows tf
 		CROSS JOIN posts p
@@ -217,7 +212,15 @@ func (s *Service) tagFanOut(ctx context.Context, tx bun.IDB, postIDs []string) e
 		AND p.audience IN (?) AND u.state = 'active' AND tf.account_id <> p.author_id
 		AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = tf.account_id AND b.blocked_id = p.author_id)
 			OR (b.blocker_id = p.author_id AND b.blocked_id = tf.account_id))
-		ON CONFLICT DO NOTHING`, bun.In(postIDs), bun.In(tagFanOutAudiences)).Exec(ctx)
+		ON CONFLICT DO NOTHING`
+
+// tagFanOut writes posts into the home feeds of the active local people following one of
+// their hashtags, in one statement (the tag_follows (tag, account_id) index gives the
+// followers of each tag). Top-level public and company posts only, to active people neither
+// blocking nor blocked by the author. Only this node's people follow tags (FollowTag), so a
+// company post never reaches anyone outside the company this way.
+func (s *Service) tagFanOut(ctx context.Context, tx bun.IDB, postIDs []string) error {
+	_, err := tx.NewRaw(tagFanOutSQL, bun.In(postIDs), bun.In(tagFanOutAudiences)).Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("hashtag fan-out of %v: %w", postIDs, err)
 	}

@@ -134,11 +134,11 @@ type Relationship struct {
 // Relationships returns the viewer's relationship to each id.
 func (s *Service) Relationships(ctx context.Context, viewerID string, ids []string) ([]Relationship, error) {
 	if len(ids) > 0 {
-		// As on Mastodon, ids that name no account (a person, or a group's account) are left
-		// out rather than answered with an invented relationship.
+		// As on Mastodon, ids that name no account (a person here or on another node, or a
+		// group's account) are left out rather than answered with an invented relationship.
 		var known []string
-		if err := s.DB.NewRaw("SELECT id FROM users WHERE id IN (?) UNION SELECT id FROM groups WHERE id IN (?)",
-			bun.In(ids), bun.In(ids)).Scan(ctx, &known); err != nil {
+		if err := s.DB.NewRaw(`SELECT id FROM users WHERE id IN (?) UNION SELECT id FROM remote_accounts WHERE id IN (?)
+			UNION SELECT id FROM groups WHERE id IN (?)`, bun.In(ids), bun.In(ids), bun.In(ids)).Scan(ctx, &known); err != nil {
 			return nil, err
 		}
 		ids = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return !slices.Contains(known, id) })

@@ -149,6 +149,9 @@ func (a *api) answerRelationship(c *fiber.Ctx, viewerID, targetID string) error 
 	if err != nil {
 		return err
 	}
+	if len(out) == 0 {
+		return errNotFound() // no such account (Relationships leaves unknown ids out)
+	}
 	return c.JSON(out[0])
 }
 

@@ -58,6 +58,7 @@ type person struct {
 	ID, Username, Name, Initials string
 	Color                        string // placeholder palette class, stable per username
 	Avatar, Thumb                string // URLs; "" when the person has no picture
+	Cover                        string // URL of the profile cover (1500×500); "" for none
 	Title, Department, Location  string
 	Skills                       []string
 	Role, State                  string
@@ -76,6 +77,9 @@ func newPerson(u *accounts.User) *person {
 		Color: colorClass(u.Username), Avatar: avatarURL(u, false), Thumb: avatarURL(u, true),
 		Title: u.JobTitle, Department: u.Department, Location: u.Location, Skills: u.Skills,
 		Role: u.Role, State: u.State, Email: u.Email, Link: "/people/" + u.Username}
+	if u.HeaderKey != "" {
+		p.Cover = "/media/" + u.HeaderKey // served by this node, as the CSP wants
+	}
 	if r := u.Remote; r != nil {
 		// Remote pictures are not shown: the CSP keeps every image on this node, and remote
 		// media is not cached here yet. Initials stand in.
@@ -459,6 +463,10 @@ func flashText(code string) string {
 		return "Profile saved."
 	case "avatar_saved":
 		return "Picture updated."
+	case "header_saved":
+		return "Cover picture updated."
+	case "header_removed":
+		return "Cover picture removed."
 	case "token_revoked":
 		return "Token revoked. Apps using it can no longer sign in."
 	case "user_created":

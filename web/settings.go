@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"io"
 	"net/url"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/atrium-social/atrium/internal/accounts"
 	"github.com/atrium-social/atrium/internal/errs"
+	"github.com/atrium-social/atrium/internal/media"
 	"github.com/atrium-social/atrium/internal/server"
 )
 
@@ -22,6 +24,10 @@ type profileForm struct {
 	People    []string // usernames for the manager <datalist>
 	Zones     []string
 	MaxUpload int64
+	// HeaderUpload and HeaderRemove are the cover picture's forms; CoverMB and CoverSize its hint.
+	HeaderUpload, HeaderRemove string
+	CoverMB                    int64
+	CoverSize                  string
 }
 
 // editTarget is whose profile the settings page edits: one's own, or, for admins, the
@@ -44,10 +50,13 @@ func (s *site) editTarget(c *fiber.Ctx) (*accounts.User, error) {
 // profileForm fills what the settings page shows around the profile fields.
 func (s *site) profileForm(c *fiber.Ctx, target *accounts.User, p accounts.Profile) (profileForm, error) {
 	f := profileForm{Target: newPerson(target), Self: target.ID == server.CurrentUser(c).ID, Profile: p,
-		Skills: strings.Join(p.Skills, ", "), Zones: commonZones(), MaxUpload: s.MaxUpload >> 20, Action: "/settings/profile", Upload: "/settings/avatar"}
+		Skills: strings.Join(p.Skills, ", "), Zones: commonZones(), MaxUpload: s.MaxUpload >> 20, Action: "/settings/profile", Upload: "/settings/avatar",
+		HeaderUpload: "/settings/header", HeaderRemove: "/settings/header/remove",
+		CoverMB: min(media.CoverMaxBytes, s.MaxUpload) >> 20, CoverSize: fmt.Sprintf("%d×%d", media.CoverWidth, media.CoverHeight)}
 	if !f.Self {
 		q := "?user=" + url.QueryEscape(target.Username)
 		f.Action, f.Upload = f.Action+q, f.Upload+q
+		f.HeaderUpload, f.HeaderRemove = f.HeaderUpload+q, f.HeaderRemove+q
 	}
 	var err error
 	f.People, err = s.usernames(c, target.ID)
@@ -139,6 +148,64 @@ func (s *site) uploadAvatar(c *fiber.Ctx) error {
 		to += "?user=" + url.QueryEscape(target.Username)
 	}
 	return s.redirect(c, to, "avatar_saved")
+}
+
+// uploadHeader makes the uploaded picture the person's profile cover (accounts.SetHeader,
+// after media.ProcessCover: the one implementation group covers use).
+func (s *site) uploadHeader(c *fiber.Ctx) error {
+	target, err := s.editTarget(c)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		if k := errs.KindOf(err); k == errs.Forbidden || k == errs.NotFound || k == errs.Internal {
+			return err
+		}
+		f, ferr := s.profileForm(c, target, s.Accounts.ProfileOf(c.UserContext(), target))
+		if ferr != nil {
+			return ferr
+		}
+		return s.formError(c, err, "settings_profile", &page{Title: "Edit profile", Nav: "settings", Data: f})
+	}
+	// Not readUpload, which buffers the whole file: ProcessCover reads no more than its limit.
+	fh, err := c.FormFile("header")
+	if err != nil || fh.Size == 0 {
+		return fail(errs.Field("header", "choose a picture to upload: a JPEG, PNG, GIF or WebP image"))
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cover, err := media.ProcessCover(f, "header")
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := s.Accounts.SetHeader(c.UserContext(), server.Actor(c), target.ID, s.Media, cover); err != nil {
+		return fail(err)
+	}
+	return s.redirect(c, s.settingsLink(c, target), "header_saved")
+}
+
+// removeHeader removes the person's profile cover and its files.
+func (s *site) removeHeader(c *fiber.Ctx) error {
+	target, err := s.editTarget(c)
+	if err != nil {
+		return err
+	}
+	if _, err := s.Accounts.ClearHeader(c.UserContext(), server.Actor(c), target.ID, s.Media); err != nil {
+		return err
+	}
+	return s.redirect(c, s.settingsLink(c, target), "header_removed")
+}
+
+// settingsLink is the profile settings page of target, as its forms come back to it.
+func (s *site) settingsLink(c *fiber.Ctx, target *accounts.User) string {
+	to := "/settings/profile"
+	if target.ID != server.CurrentUser(c).ID {
+		to += "?user=" + url.QueryEscape(target.Username)
+	}
+	return to
 }
 
 // readUpload reads one uploaded file, refusing it past MaxUpload. The declared size is

@@ -170,6 +170,8 @@ func (s *site) routes(app *fiber.App) {
 	app.Get("/settings/profile", user, s.profileSettingsPage)
 	app.Post("/settings/profile", user, s.saveProfile)
 	app.Post("/settings/avatar", user, s.uploadAvatar)
+	app.Post("/settings/header", user, s.uploadHeader)
+	app.Post("/settings/header/remove", user, s.removeHeader)
 	app.Get("/settings/password", user, s.passwordPage)
 	app.Post("/settings/password", user, s.changePassword)
 	app.Get("/settings/tokens", user, s.tokensPage)

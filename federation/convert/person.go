@@ -27,6 +27,9 @@ func (c Converter) Person(u *accounts.User, publicPEM string, org orgs.Org) *act
 	if u.AvatarKey != "" {
 		a.Icon, a.IconMediaType = c.Base+"/media/"+u.AvatarKey, mediaType(u.AvatarKey)
 	}
+	if u.HeaderKey != "" { // the profile cover, Mastodon's header
+		a.Image, a.ImageMediaType = c.Base+"/media/"+u.HeaderKey, mediaType(u.HeaderKey)
+	}
 	return a
 }
 

@@ -30,6 +30,7 @@ type User struct {
 
 	DisplayName     string  `bun:"display_name"`
 	AvatarKey       string  `bun:"avatar_key"`
+	HeaderKey       string  `bun:"header_key,nullzero"` // profile cover (Mastodon header), media.CoverThumbKey beside it
 	JobTitle        string  `bun:"job_title"`
 	Department      string  `bun:"department"`
 	Location        string  `bun:"location"`

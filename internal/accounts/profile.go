@@ -115,7 +115,7 @@ func (s *Service) UpdateProfile(ctx context.Context, a Actor, userID string, p P
 		u.Bio, u.Pronouns, u.TimeZone, u.OpenToMoves, u.OpenToMovesNote = p.Bio, p.Pronouns, p.TimeZone, p.OpenToMoves, p.OpenToMovesNote
 		u.ManagerID, u.Skills, u.UpdatedAt = managerID, skills, s.Clock.Now()
 		u.SearchText = searchText(u)
-		if _, err := tx.NewUpdate().Model(u).WherePK().ExcludeColumn("password_hash", "role", "state", "created_at", "deactivated_at", "avatar_key").Exec(ctx); err != nil {
+		if _, err := tx.NewUpdate().Model(u).WherePK().ExcludeColumn("password_hash", "role", "state", "created_at", "deactivated_at", "avatar_key", "header_key").Exec(ctx); err != nil {
 			return err
 		}
 		if _, err := tx.NewDelete().Model((*skill)(nil)).Where("user_id = ?", u.ID).Exec(ctx); err != nil {

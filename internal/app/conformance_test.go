@@ -299,6 +299,7 @@ var mastodonCalls = []call{
 	// Accounts
 	{method: "GET", path: "/api/v1/accounts/verify_credentials", entity: "CredentialAccount"},
 	{method: "PATCH", path: "/api/v1/accounts/update_credentials", body: map[string]any{"note": "Builds things"}, entity: "CredentialAccount"},
+	{method: "DELETE", path: "/api/v1/profile/header", entity: "CredentialAccount"},
 	{method: "GET", path: "/api/v1/accounts/{bob}", entity: "Account"},
 	{method: "GET", path: "/api/v1/accounts/lookup?acct=bob", entity: "Account"},
 	{method: "GET", path: "/api/v1/accounts/relationships?id[]={bob}&id[]={carol}", entity: "Relationship", array: true},

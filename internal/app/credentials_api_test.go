@@ -158,13 +158,13 @@ func TestUpdateCredentialsAPI(t *testing.T) {
 			t.Errorf("a refused update changed the profile: %+v", acc)
 		}
 
-		// Multipart: avatar stored and served, header accepted and ignored.
+		// Multipart: avatar stored and served, header stored as the profile cover.
 		ctype, mp := multipartBody(map[string]string{"display_name": "Alice Pic", "fields_attributes[][name]": "Title",
 			"fields_attributes[][value]": "Chief"}, map[string][]byte{"avatar": testPNG(), "header": testPNG()})
 		code, _, body = rawCall(t, n, alice.Token, "PATCH", path, ctype, mp)
 		acc = decode(code, body, "multipart update", 200)
 		if acc.DisplayName != "Alice Pic" || acc.Atrium.JobTitle != "Chief" || !strings.Contains(acc.Avatar, "/media/avatars/") ||
-			!strings.HasSuffix(acc.Header, "/headers/missing.png") {
+			!strings.Contains(acc.Header, "/media/covers/") {
 			t.Errorf("multipart update: %+v", acc)
 		}
 		pic, err := http.Get(acc.Avatar)

@@ -40,10 +40,11 @@ const allowedFieldsMsg = "profile fields map onto your work profile: use the nam
 
 func (a *api) credentialRoutes(app *fiber.App) {
 	app.Patch("/api/v1/accounts/update_credentials", server.RequireScope("write:accounts"), a.updateCredentials)
+	app.Delete("/api/v1/profile/header", server.RequireScope("write:accounts"), a.deleteHeader)
 }
 
 // updateCredentials edits the signed-in person's profile the way the web's profile settings
-// do: through accounts.UpdateProfile and SetAvatar, so the audit and the federation
+// do: through accounts.UpdateProfile, SetAvatar and SetHeader, so the audit and the federation
 // Update{Person} hook see the change. Everything is checked (the picture processed too)
 // before anything is written, so a bad field never leaves half an update behind.
 func (a *api) updateCredentials(c *fiber.Ctx) error {
@@ -95,8 +96,20 @@ func (a *api) updateCredentials(c *fiber.Ctx) error {
 			return avatarFieldError(err)
 		}
 	}
-	// header: the work profile has no cover picture, so an uploaded header is accepted (apps
-	// send it with the rest) and dropped; accounts keep showing /headers/missing.png.
+	// header: the profile cover, processed as group covers are (media.ProcessCover: 3:1,
+	// 1500×500); a file that is not a picture is a 422 on header.
+	var header *media.Cover
+	if fh, err := c.FormFile("header"); err == nil {
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		header, err = media.ProcessCover(f, "header")
+		f.Close()
+		if err != nil {
+			return headerFieldError(err)
+		}
+	}
 	actor := accounts.UserActor(me, c.IP())
 	if changed {
 		if _, err := a.Accounts.UpdateProfile(ctx, actor, me.ID, prof); err != nil {
@@ -107,6 +120,22 @@ func (a *api) updateCredentials(c *fiber.Ctx) error {
 		if err := a.saveAvatar(ctx, actor, me.ID, avatar); err != nil {
 			return err
 		}
+	}
+	if header != nil {
+		if _, err := a.Accounts.SetHeader(ctx, actor, me.ID, a.Posts.Media, header); err != nil {
+			return err
+		}
+	}
+	return a.verifyCredentials(c)
+}
+
+// deleteHeader is Mastodon 4.2's DELETE /api/v1/profile/header: the profile cover is removed
+// (its files too) and the answer is the CredentialAccount, as verify_credentials gives it.
+// Removing a cover that is not there succeeds.
+func (a *api) deleteHeader(c *fiber.Ctx) error {
+	me := server.CurrentUser(c)
+	if _, err := a.Accounts.ClearHeader(c.UserContext(), accounts.UserActor(me, c.IP()), me.ID, a.Posts.Media); err != nil {
+		return err
 	}
 	return a.verifyCredentials(c)
 }
@@ -273,6 +302,18 @@ func avatarFieldError(err error) error {
 	}
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return errs.Field("avatar", "the picture is truncated")
+	}
+	return err
+}
+
+// headerFieldError answers a cover the media package refused with Mastodon's 422 on the
+// header field (a too-large file too, as Mastodon does).
+func headerFieldError(err error) error {
+	if errors.Is(err, media.ErrTooLarge) || errors.Is(err, media.ErrUnsupported) || errs.Is(err, errs.Invalid) || errs.Is(err, errs.TooLarge) {
+		return errs.Field("header", "%s", errs.Message(err))
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return errs.Field("header", "the picture is truncated")
 	}
 	return err
 }

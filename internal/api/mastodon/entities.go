@@ -164,12 +164,16 @@ func (a *api) account(u *accounts.User, base string) Account {
 	if u.AvatarKey != "" {
 		avatar = base + "/media/" + u.AvatarKey
 	}
+	header := base + "/headers/missing.png"
+	if u.HeaderKey != "" {
+		header = base + "/media/" + u.HeaderKey // full size: apps draw it across the profile
+	}
 	profile := base + "/people/" + u.Username
 	return Account{
 		ID: u.ID, Username: u.Username, Acct: u.Username, DisplayName: u.DisplayName,
 		Discoverable: true, CreatedAt: mastodonTime(u.CreatedAt.Truncate(24 * time.Hour)),
 		Note: noteHTML(u.Bio), URL: profile, URI: base + "/users/" + u.Username,
-		Avatar: avatar, AvatarStatic: avatar, Header: base + "/headers/missing.png", HeaderStatic: base + "/headers/missing.png",
+		Avatar: avatar, AvatarStatic: avatar, Header: header, HeaderStatic: header,
 		Emojis: []any{}, Fields: workFields(u), Suspended: !u.Active(),
 		Atrium: &WorkProfile{JobTitle: u.JobTitle, Department: u.Department, Location: u.Location, Phone: u.Phone,
 			Pronouns: u.Pronouns, TimeZone: u.TimeZone, Skills: nonNil(u.Skills), ManagerID: u.ManagerID,

@@ -108,9 +108,9 @@ func (a *api) familiarFollowers(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ids := p.strs("id")
-	if len(ids) > 40 {
-		return errs.Field("id", "ask for at most 40 accounts at a time")
+	ids, err := p.accountIDs()
+	if err != nil {
+		return err
 	}
 	if len(ids) == 0 {
 		return c.JSON([]any{})

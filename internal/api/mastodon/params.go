@@ -144,6 +144,16 @@ func (p *params) strs(name string) []string {
 	return out
 }
 
+// accountIDs reads id[] (or id), the accounts relationships-like endpoints ask about: at
+// most 40, as on Mastodon.
+func (p *params) accountIDs() ([]string, error) {
+	ids := p.strs("id")
+	if len(ids) > 40 {
+		return nil, errs.Field("id", "ask for at most 40 accounts at a time")
+	}
+	return ids, nil
+}
+
 // has reports whether the request names a parameter at all (as name or name[]), even empty:
 // an edit leaves what it does not name as it was, as Mastodon does.
 func (p *params) has(name string) bool {

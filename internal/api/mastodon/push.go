@@ -85,11 +85,7 @@ func (a *api) createPushSubscription(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.pushEntity(c.UserContext(), sub)
-	if err != nil {
-		return err
-	}
-	return c.JSON(m)
+	return a.answerPush(c, sub)
 }
 
 func (a *api) getPushSubscription(c *fiber.Ctx) error {
@@ -101,11 +97,7 @@ func (a *api) getPushSubscription(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.pushEntity(c.UserContext(), sub)
-	if err != nil {
-		return err
-	}
-	return c.JSON(m)
+	return a.answerPush(c, sub)
 }
 
 // updatePushSubscription changes alerts and policy only (Mastodon's PUT takes data only);
@@ -127,11 +119,7 @@ func (a *api) updatePushSubscription(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	m, err := a.pushEntity(c.UserContext(), sub)
-	if err != nil {
-		return err
-	}
-	return c.JSON(m)
+	return a.answerPush(c, sub)
 }
 
 func (a *api) deletePushSubscription(c *fiber.Ctx) error {
@@ -156,4 +144,13 @@ func (a *api) vapidKey(ctx context.Context) string {
 		return ""
 	}
 	return k
+}
+
+// answerPush answers with the WebPushSubscription entity of sub.
+func (a *api) answerPush(c *fiber.Ctx, sub *push.Subscription) error {
+	m, err := a.pushEntity(c.UserContext(), sub)
+	if err != nil {
+		return err
+	}
+	return c.JSON(m)
 }

@@ -68,9 +68,9 @@ func (a *api) relationships(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	ids := p.strs("id")
-	if len(ids) > 40 {
-		return errs.Field("id", "ask for at most 40 accounts at a time")
+	ids, err := p.accountIDs()
+	if err != nil {
+		return err
 	}
 	rels, err := a.Follows.Relationships(c.UserContext(), server.CurrentUser(c).ID, ids)
 	if err != nil {

@@ -171,6 +171,14 @@ type timelineData struct {
 	Heading string
 	Intro   string
 	Feed    feedView
+	Tag     *tagFollowView // a hashtag's page: its follow button
+}
+
+// tagFollowView is the button that follows a hashtag into the home feed.
+type tagFollowView struct {
+	Name      string
+	Following bool
+	CSRF      string
 }
 
 func (s *site) company(c *fiber.Ctx) error {
@@ -193,8 +201,30 @@ func (s *site) tag(c *fiber.Ctx) error {
 		return err
 	}
 	fv.Empty = "No post you can see has this tag yet."
+	following, err := s.Posts.FollowingTags(c.UserContext(), posts.ViewerOf(server.CurrentUser(c)), []string{tag})
+	if err != nil {
+		return err
+	}
 	return s.render(c, fiber.StatusOK, "timeline", &page{Title: "#" + tag, Nav: "company",
-		Data: timelineData{Heading: "#" + tag, Intro: "Posts tagged #" + tag + ", newest first.", Feed: fv}})
+		Data: timelineData{Heading: "#" + tag, Intro: "Posts tagged #" + tag + ", newest first.", Feed: fv,
+			Tag: &tagFollowView{Name: tag, Following: following[tag], CSRF: server.CSRFToken(c)}}})
+}
+
+// followTag follows or unfollows a hashtag from its page (the address says which), then
+// goes back to the page.
+func (s *site) followTag(c *fiber.Ctx) error {
+	v := posts.ViewerOf(server.CurrentUser(c))
+	var err error
+	if strings.HasSuffix(c.Path(), "/unfollow") {
+		_, err = s.Posts.UnfollowTag(c.UserContext(), v, pv(c, "tag"))
+	} else {
+		_, err = s.Posts.FollowTag(c.UserContext(), v, pv(c, "tag"))
+	}
+	if err != nil {
+		return s.actionError(c, err)
+	}
+	tag, _ := posts.NormalizeTag(pv(c, "tag"))
+	return c.Redirect("/tags/"+url.PathEscape(tag), fiber.StatusSeeOther)
 }
 
 func (s *site) bookmarks(c *fiber.Ctx) error {

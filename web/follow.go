@@ -14,6 +14,7 @@ type followView struct {
 	Name                 string
 	Followers, Following int
 	IsFollowing          bool
+	Notifying            bool // the bell: told of each new post (Follows.SetNotify)
 	Requested            bool // asked a partner node; no answer yet
 	Blocking             bool // the viewer blocks this person
 	BlockedBy            bool // this person's node says they block the viewer
@@ -37,7 +38,7 @@ func (s *site) followView(c *fiber.Ctx, u *accounts.User) (followView, error) {
 		return f, err
 	}
 	if len(rel) == 1 {
-		f.IsFollowing, f.FollowsYou, f.Requested = rel[0].Following, rel[0].FollowedBy, rel[0].Requested
+		f.IsFollowing, f.FollowsYou, f.Requested, f.Notifying = rel[0].Following, rel[0].FollowedBy, rel[0].Requested, rel[0].Notifying
 		f.Blocking, f.BlockedBy = rel[0].Blocking, rel[0].BlockedBy
 		f.CanFollow = f.CanFollow && !f.Blocking && !f.BlockedBy
 	}
@@ -60,6 +61,20 @@ func (s *site) setFollow(c *fiber.Ctx, on bool) error {
 		err = s.Follows.Unfollow(c.UserContext(), me.ID, u.ID)
 	}
 	if err != nil {
+		return s.actionError(c, err)
+	}
+	return s.followBoxAfter(c, u)
+}
+
+// setNotify rings or silences the bell on someone the viewer follows: with it on, each new
+// post of theirs is a notification (the same setting as Mastodon apps' bell).
+func (s *site) setNotify(c *fiber.Ctx) error {
+	u, err := s.visiblePerson(c)
+	if err != nil {
+		return s.actionError(c, err)
+	}
+	on := c.FormValue("on") == "1"
+	if err := s.Follows.SetNotify(c.UserContext(), server.CurrentUser(c).ID, u.ID, on); err != nil {
 		return s.actionError(c, err)
 	}
 	return s.followBoxAfter(c, u)

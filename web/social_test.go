@@ -534,3 +534,40 @@ func (b *browserish) user(ctx context.Context) *accounts.User {
 	}
 	return u
 }
+
+// The bell and followed hashtags from the pages: following someone offers "Notify me", which
+// makes each of their new posts a notification; a hashtag's page follows the tag, and new
+// posts with it then reach the home feed.
+func TestBellAndFollowedHashtagPages(t *testing.T) {
+	n := nodetest.Start(t, nodetest.Options{Setup: true})
+	alice, carol := person(t, n, "alice"), person(t, n, "carol")
+
+	_, page := carol.get("/people/alice", false)
+	hasNot(t, "profile before follow", page, `action="/people/alice/notify"`)
+	carol.post("/people/alice/follow", nil, "/people/alice", true)
+	resp, body := carol.post("/people/alice/notify", url.Values{"on": {"1"}}, "/people/alice", true)
+	want(t, "bell", resp, body, 200)
+	has(t, "follow box with the bell on", body, `action="/people/alice/notify"`, "Notifying you", `name="on" value="0"`)
+	alice.compose(url.Values{"status": {"Roadmap review at noon"}}, nil, false)
+	_, page = carol.get("/notifications", false)
+	has(t, "bell notification", page, "posted (you asked to be told of their posts)", "Roadmap review at noon")
+	checkPage(t, "/notifications", page)
+	resp, body = carol.post("/people/alice/notify", url.Values{"on": {"0"}}, "/people/alice", true)
+	want(t, "bell off", resp, body, 200)
+	has(t, "follow box with the bell off", body, "Notify me", `name="on" value="1"`)
+
+	// Followed hashtag: the page's button, then a tagged post by someone carol does not follow.
+	bob := person(t, n, "bob")
+	_, page = carol.get("/tags/offsite", false)
+	has(t, "tag page", page, `action="/tags/offsite/follow"`, "Follow #offsite")
+	checkPage(t, "/tags/offsite", page)
+	resp, _ = carol.post("/tags/offsite/follow", nil, "/tags/offsite", false)
+	wantRedirect(t, "follow tag", resp, "/tags/offsite")
+	_, page = carol.get("/tags/offsite", false)
+	has(t, "tag page after follow", page, `action="/tags/offsite/unfollow"`, "Following #offsite")
+	bob.compose(url.Values{"status": {"Planning the #offsite"}}, nil, false)
+	_, home := carol.get("/", false)
+	has(t, "home feed with the followed tag", home, "Planning the")
+	resp, _ = carol.post("/tags/offsite/unfollow", nil, "/tags/offsite", false)
+	wantRedirect(t, "unfollow tag", resp, "/tags/offsite")
+}

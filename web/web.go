@@ -130,6 +130,8 @@ func (s *site) routes(app *fiber.App) {
 	app.Post("/posts", user, s.compose)
 	app.Get("/company", user, s.company)
 	app.Get("/tags/:tag", user, s.tag)
+	app.Post("/tags/:tag/follow", user, s.followTag)
+	app.Post("/tags/:tag/unfollow", user, s.followTag)
 	app.Get("/bookmarks", user, s.bookmarks)
 	app.Get("/notifications", user, s.notifications)
 	app.Get("/feed/more", user, s.feedMore)
@@ -154,6 +156,7 @@ func (s *site) routes(app *fiber.App) {
 	app.Get("/people/:username", user, s.profile)
 	app.Post("/people/:username/follow", user, s.follow)
 	app.Post("/people/:username/unfollow", user, s.unfollow)
+	app.Post("/people/:username/notify", user, s.setNotify)
 	app.Post("/people/:username/block", user, s.block)
 	app.Post("/people/:username/unblock", user, s.unblock)
 	if s.Groups != nil {
